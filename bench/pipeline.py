@@ -1,0 +1,381 @@
+"""Pipeline throughput and latency against the physical limit, measured in one run.
+
+    python -m bench.pipeline [--complaints N] [--concurrency C] [--smoke] [--out FILE]
+
+- Ceiling: raw aio-pika and PyMongo doing the same broker hops (publish with confirms,
+  consume with manual ack, twice) and the same single-document writes per complaint as the
+  pipeline (intake: accept, claim, register with outbox, settle claim, relay; workflow:
+  open case with outbox, relay).
+- Pipeline: intake and workflow as real processes; complaints submitted over HTTP until the
+  workflow's `case.opened` for each is on the broker. Throughput, then p50/p95/p99 latency
+  (submission -> case.opened) at 25/50/75/100% of that maximum, open loop. Peak RSS of each
+  service.
+
+Needs QLOOP_AMQP_URL and QLOOP_MONGODB_URL (`make bench` sets them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import httpx
+from pymongo import AsyncMongoClient
+
+from bench.report import DOC, machine, table, update_section
+from services.common.contracts.registry import parse_event
+from services.common.messaging.topology import EVENTS_EXCHANGE
+from tests.support.complaints import complaint
+from tests.support.keys import write_key_file
+from tests.support.processes import ROOT, service_process
+
+
+@dataclass
+class LoadResult:
+    share: float
+    rate: float
+    count: int
+    p50: float
+    p95: float
+    p99: float
+
+
+async def ceiling(amqp_url: str, mongodb_url: str, n: int, concurrency: int) -> float:
+    """Complaints per second the raw clients sustain for the same hops and writes."""
+    tag = uuid.uuid4().hex[:8]
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, tz_aware=True)
+    db = client[f"bench_ceiling_{tag}"]
+    connection = await aio_pika.connect(amqp_url)
+    done = asyncio.Event()
+    finished = 0
+    try:
+        publisher = await connection.channel(publisher_confirms=True)
+        consumer = await connection.channel()
+        await consumer.set_qos(prefetch_count=concurrency)
+        arguments: dict[str, Any] = {"x-queue-type": "quorum"}
+        first = await consumer.declare_queue(f"bench.{tag}.a", durable=True, arguments=arguments)
+        second = await consumer.declare_queue(f"bench.{tag}.b", durable=True, arguments=arguments)
+
+        async def intake_like(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            key = message.message_id
+            await db.complaints.insert_one({"_id": key, "status": "accepted", "body": message.body})
+            await db.claims.insert_one({"_id": f"s|{key}", "key": key, "done": False})
+            await db.complaints.update_one(
+                {"_id": key},
+                {
+                    "$set": {"status": "registered", f"outbox.{key}": {"b": 1}},
+                    "$inc": {"outbox_n": 1},
+                },
+            )
+            await db.claims.update_one({"_id": f"s|{key}"}, {"$set": {"done": True}})
+            await publisher.default_exchange.publish(
+                aio_pika.Message(
+                    message.body, message_id=key, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                ),
+                routing_key=second.name,
+            )
+            await db.complaints.update_one(
+                {"_id": key}, {"$unset": {f"outbox.{key}": ""}, "$inc": {"outbox_n": -1}}
+            )
+            await message.ack()
+
+        async def workflow_like(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal finished
+            key = message.message_id
+            await db.cases.insert_one({"_id": key, "stage": "open", "outbox": {key: {"b": 1}}})
+            await db.cases.update_one({"_id": key}, {"$unset": {f"outbox.{key}": ""}})
+            await message.ack()
+            finished += 1
+            if finished == n:
+                done.set()
+
+        failures: list[BaseException] = []
+
+        def guarded(step: Any) -> Any:
+            async def run(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+                try:
+                    await step(message)
+                except Exception as exc:  # fail the run instead of waiting forever
+                    failures.append(exc)
+                    done.set()
+
+            return run
+
+        await first.consume(guarded(intake_like))
+        await second.consume(guarded(workflow_like))
+        gate = asyncio.Semaphore(concurrency)
+
+        async def submit(i: int) -> None:
+            async with gate:
+                await publisher.default_exchange.publish(
+                    aio_pika.Message(
+                        b'{"complaint": %d}' % i,
+                        message_id=f"{tag}-{i}",
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=first.name,
+                )
+
+        started = time.perf_counter()
+        await asyncio.gather(*(submit(i) for i in range(n)))
+        await asyncio.wait_for(done.wait(), timeout=600)
+        if failures:
+            raise RuntimeError(f"ceiling run failed: {failures[0]!r}") from failures[0]
+        elapsed = time.perf_counter() - started
+        await first.delete(if_unused=False, if_empty=False)
+        await second.delete(if_unused=False, if_empty=False)
+    finally:
+        await connection.close()
+        await client.drop_database(f"bench_ceiling_{tag}")
+        await client.close()
+    return n / elapsed
+
+
+class Pipeline:
+    """Intake and workflow as processes on a fresh database and queue prefix."""
+
+    def __init__(self, amqp_url: str, mongodb_url: str, work: Path) -> None:
+        self.tag = uuid.uuid4().hex[:8]
+        self.database = f"bench_{self.tag}"
+        # A site of its own (the sz rules under another id): other systems on the same
+        # broker never share its numbers or cases.
+        self.site = f"b{self.tag}"
+        rules = work / "rules"
+        shutil.copytree(ROOT / "rules" / "shared", rules / "shared")
+        text = (ROOT / "rules" / "abc-company.yaml").read_text(encoding="utf-8")
+        (rules / "bench.yaml").write_text(
+            text.replace("  id: sz\n", f"  id: {self.site}\n", 1), encoding="utf-8"
+        )
+        keys = write_key_file(work / "keys.yaml", {"bench": (["*"], ["submit", "read"])})
+        self.key = keys["bench"]
+        self.env = {
+            "QLOOP_AMQP_URL": amqp_url,
+            "QLOOP_MONGODB_URL": mongodb_url,
+            "QLOOP_DATABASE": self.database,
+            "QLOOP_QUEUE_PREFIX": f"bench{self.tag}.",
+            "QLOOP_API_KEYS_FILE": str(work / "keys.yaml"),
+            "QLOOP_RULES_DIR": str(rules),
+            "QLOOP_LOG_LEVEL": "WARNING",
+            "QLOOP_SURVEY_LINK_SECRET": "bench-only-secret-not-for-production-use",
+        }
+        self.work = work
+        self.ports: dict[str, int] = {}
+        self.pids: dict[str, int] = {}
+        self.submitted: dict[str, float] = {}  # complaint number -> wall time of submission
+        self.opened_at: dict[str, float] = {}  # complaint number -> case.opened on the broker
+
+    def start(self, stack: ExitStack) -> None:
+        for name in ("intake", "workflow"):
+            port = stack.enter_context(service_process(name, self.env, self.work / f"{name}.log"))
+            self.ports[name] = port
+        self.pids = {name: _pid_on(port) for name, port in self.ports.items()}
+
+    async def submit(self, http: httpx.AsyncClient) -> None:
+        started = time.time()
+        reply = await http.post(
+            f"http://127.0.0.1:{self.ports['intake']}/complaints",
+            json=complaint(site=self.site),
+            headers={"X-API-Key": self.key},
+        )
+        if reply.status_code >= 400:
+            raise RuntimeError(f"submission refused: {reply.status_code} {reply.text[:500]}")
+        self.submitted[reply.json()["number"]] = started
+
+    async def listen(self, amqp_url: str, stack: AsyncExitStack) -> None:
+        """Note when each complaint's `case.opened` reaches the broker: the end of the
+        pipeline, observed without touching the database the pipeline writes to (polling
+        it would scan the cases collection on FerretDB and slow what is measured)."""
+        connection = await aio_pika.connect(amqp_url)
+        stack.push_async_callback(connection.close)
+        channel = await connection.channel()
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(EVENTS_EXCHANGE, routing_key=f"{self.site}.case.opened")
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            event = parse_event(message.body)
+            self.opened_at.setdefault(getattr(event.data, "complaint_number", ""), time.time())
+            await message.ack()
+
+        await queue.consume(on_message)
+
+
+def _pid_on(port: int) -> int:
+    import subprocess
+
+    out = subprocess.run(
+        ["bash", "-c", f"ss -ltnpH 'sport = :{port}'"], capture_output=True, text=True, check=False
+    ).stdout
+    marker = "pid="
+    return int(out.split(marker, 1)[1].split(",", 1)[0]) if marker in out else 0
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+async def _wait_all(pipeline: Pipeline, numbers: set[str]) -> dict[str, float]:
+    deadline = time.monotonic() + 600
+    while True:
+        opened = {k: pipeline.opened_at[k] for k in numbers if k in pipeline.opened_at}
+        if len(opened) == len(numbers) or time.monotonic() > deadline:
+            return opened
+        await asyncio.sleep(0.05)
+
+
+async def max_throughput(pipeline: Pipeline, n: int, concurrency: int) -> float:
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=60) as http:
+
+        async def one() -> None:
+            async with gate:
+                await pipeline.submit(http)
+
+        started = time.time()
+        before = set(pipeline.submitted)
+        await asyncio.gather(*(one() for _ in range(n)))
+        numbers = set(pipeline.submitted) - before
+        opened = await _wait_all(pipeline, numbers)
+    return len(opened) / (max(opened.values()) - started)
+
+
+async def at_rate(pipeline: Pipeline, rate: float, count: int) -> list[float]:
+    """Open loop: submissions at `rate`/s regardless of answers; latency in ms."""
+    before = set(pipeline.submitted)
+    async with httpx.AsyncClient(timeout=60) as http:
+        tasks = []
+        start = time.perf_counter()
+        for i in range(count):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(pipeline.submit(http)))
+        await asyncio.gather(*tasks)
+    numbers = set(pipeline.submitted) - before
+    opened = await _wait_all(pipeline, numbers)
+    return [(opened[k] - pipeline.submitted[k]) * 1000 for k in numbers if k in opened]
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def run(
+    n: int, concurrency: int, seconds: float
+) -> tuple[float, float, list[LoadResult], dict[str, float]]:
+    amqp, mongo = os.environ["QLOOP_AMQP_URL"], os.environ["QLOOP_MONGODB_URL"]
+    limit = await ceiling(amqp, mongo, n, concurrency)
+    with tempfile.TemporaryDirectory() as work, ExitStack() as stack:
+        pipeline = Pipeline(amqp, mongo, Path(work))
+        pipeline.start(stack)
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo, tz_aware=True)
+        listening = AsyncExitStack()
+        try:
+            await pipeline.listen(amqp, listening)
+            best = await max_throughput(pipeline, n, concurrency)
+            loads = []
+            for share in (0.25, 0.5, 0.75, 1.0):
+                rate = best * share
+                latencies = await at_rate(pipeline, rate, max(20, int(rate * seconds)))
+                loads.append(
+                    LoadResult(
+                        share,
+                        rate,
+                        len(latencies),
+                        statistics.median(latencies),
+                        _percentile(latencies, 0.95),
+                        _percentile(latencies, 0.99),
+                    )
+                )
+            memory = {name: peak_rss_mb(pid) for name, pid in pipeline.pids.items()}
+        finally:
+            # Stop the services before dropping their databases: FerretDB faults
+            # (SIGBUS) when a database file goes while connections still map it.
+            await listening.aclose()
+            stack.close()
+            for name in ("intake", "workflow"):
+                await client.drop_database(f"{pipeline.database}_{name}")
+            await client.close()
+    return limit, best, loads, memory
+
+
+def render(
+    limit: float,
+    best: float,
+    loads: list[LoadResult],
+    memory: dict[str, float],
+    n: int,
+    concurrency: int,
+) -> str:
+    rows = [
+        ["ceiling (raw aio-pika + PyMongo, same hops and writes)", f"{limit:,.0f}", "1.00"],
+        [
+            "pipeline (HTTP -> intake -> broker -> workflow case opened)",
+            f"{best:,.0f}",
+            f"{best / limit:.2f}",
+        ],
+    ]
+    lines = [
+        f"Measured {machine()}; {n} complaints, concurrency {concurrency}; database "
+        f"FerretDB 1.24 (SQLite) or whatever QLOOP_MONGODB_URL named, RabbitMQ 3.10 "
+        f"(quorum queues), all on one machine.",
+        "",
+        table(["what", "complaints/s", "ratio to ceiling"], rows),
+        "",
+        table(
+            ["load", "rate /s", "complaints", "p50 ms", "p95 ms", "p99 ms"],
+            [
+                [
+                    f"{r.share:.0%}",
+                    f"{r.rate:,.1f}",
+                    str(r.count),
+                    f"{r.p50:.0f}",
+                    f"{r.p95:.0f}",
+                    f"{r.p99:.0f}",
+                ]
+                for r in loads
+            ],
+        ),
+        "",
+        table(["service", "peak RSS MB"], [[k, f"{v:.0f}"] for k, v in memory.items()]),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--complaints", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per load level")
+    parser.add_argument("--smoke", action="store_true", help="tiny run, to check it works")
+    parser.add_argument("--out", type=Path, default=DOC)
+    args = parser.parse_args()
+    if args.smoke:
+        args.complaints, args.concurrency, args.seconds = 20, 4, 0.5
+    limit, best, loads, memory = asyncio.run(run(args.complaints, args.concurrency, args.seconds))
+    body = render(limit, best, loads, memory, args.complaints, args.concurrency)
+    print(body)
+    update_section("Pipeline", body, args.out)
+    print(f"\nwritten to {args.out} at {datetime.now(UTC):%H:%M:%S}")
+
+
+if __name__ == "__main__":
+    main()

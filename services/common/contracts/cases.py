@@ -1,0 +1,163 @@
+"""Case events (the workflow service's facts) and the case command other systems send.
+
+A case is one complaint (or one survey action) handled on its site's procedure. Stage ids,
+actions and who is notified come from the site's rule file; these contracts only carry them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, Field
+
+from services.common.contracts.envelope import Contract
+from services.common.contracts.registry import register
+
+
+@register(
+    "case.opened",
+    1,
+    "A case opened once for a registered complaint (or a survey's corrective action), in the "
+    "site workflow's initial stage; `repeat` when it matches a closed case (recurrence).",
+)
+class CaseOpened(Contract):
+    case_id: str
+    complaint_number: str
+    origin: str = Field(description="complaint | survey_action")
+    customer_id: str | None
+    customer_name: str | None
+    nature: str | None
+    category: str | None
+    severity: str | None
+    owner_department: str
+    stage: str
+    due: AwareDatetime | None = Field(description="Due time of the initial stage, if any.")
+    repeat: bool = False
+    repeat_of: str | None = None
+    opened_at: AwareDatetime
+    rules_version: str
+
+
+@register(
+    "case.stage_changed",
+    1,
+    "A command moved a case from one stage to another under the site's rules.",
+)
+class CaseStageChanged(Contract):
+    case_id: str
+    complaint_number: str
+    action: str
+    from_stage: str
+    to_stage: str
+    actor: str
+    reason: str | None = None
+    review_round: int = Field(ge=0, description="Send-backs for re-analysis so far.")
+    due: AwareDatetime | None = Field(description="Due time of the new stage, if any.")
+    changed_at: AwareDatetime
+    rules_version: str
+
+
+class _DeadlineFact(Contract):
+    case_id: str
+    complaint_number: str
+    stage: str = Field(description="The stage whose deadline it is, or `case` for a case due.")
+    due: AwareDatetime
+    owner_department: str
+
+
+@register(
+    "case.deadline_approaching",
+    1,
+    "A stage's deadline is near (the rule file's `near` lead); emitted once per stage visit.",
+)
+class CaseDeadlineApproaching(_DeadlineFact):
+    noticed_at: AwareDatetime
+
+
+@register(
+    "case.deadline_missed",
+    1,
+    "A stage's deadline passed while the case was still in that stage; emitted once per visit.",
+)
+class CaseDeadlineMissed(_DeadlineFact):
+    noticed_at: AwareDatetime
+
+
+@register(
+    "case.escalated",
+    1,
+    "People were told about a case as the rule file's escalation, review-loop or recurrence "
+    "section says; `notify` as written in the rules, `departments` resolved from them.",
+)
+class CaseEscalated(Contract):
+    case_id: str
+    complaint_number: str
+    stage: str
+    reason: str = Field(
+        description="deadline_approaching | deadline_missed | review_loop_exceeded | recurrence"
+    )
+    rule: str | None = None
+    notify: tuple[str, ...]
+    departments: tuple[str, ...]
+    occurrence: int = Field(default=0, ge=0)
+    due: AwareDatetime | None = None
+    escalated_at: AwareDatetime
+
+
+@register(
+    "case.closed",
+    1,
+    "A case reached a closing stage: with a verified corrective action (`nonconformity`) or "
+    "a non-quality outcome (explanation, credit note, replacement) that needs none.",
+)
+class CaseClosed(Contract):
+    case_id: str
+    complaint_number: str
+    customer_id: str
+    customer_name: str
+    nature: str
+    category: str | None
+    outcome: str
+    nonconformity: bool
+    repeat: bool
+    closed_at: AwareDatetime
+    on_time: bool | None = Field(description="Every stage deadline met; None without deadlines.")
+    owner_department: str
+    stage: str
+    review_rounds: int = Field(ge=0)
+    opened_at: AwareDatetime
+    rules_version: str
+
+
+@register(
+    "case.reopened",
+    1,
+    "A closed case came back: a recurrence (a new complaint matched it) or a reopen command.",
+)
+class CaseReopened(Contract):
+    case_id: str
+    complaint_number: str
+    from_stage: str
+    to_stage: str
+    reason: str
+    by_case_id: str | None = None
+    by_complaint_number: str | None = None
+    reopened_at: AwareDatetime
+
+
+@register(
+    "case.command",
+    1,
+    "A request from another system to act on a case: run a transition (`action`) with "
+    "fields. The workflow service may refuse it (dead-lettered with the reason).",
+)
+class CaseCommand(Contract):
+    case_id: str = Field(min_length=1)
+    action: str | None = Field(
+        default=None, description="A transition's action; None records the fields only."
+    )
+    fields: dict[str, Any] = Field(default_factory=dict)
+    actor: str = Field(min_length=1, max_length=200)
+    roles: tuple[str, ...] = Field(min_length=1)
+    reason: str | None = Field(default=None, max_length=2000)
+    expected_version: int | None = Field(default=None, ge=0)

@@ -1,0 +1,2 @@
+"""Broker topology, publishing with confirms, and consumers that decide ack,
+retry or dead-letter on purpose."""

@@ -1,0 +1,229 @@
+"""Consumers: parse at the edge, call a typed handler, then ack, retry or dead-letter.
+
+- Malformed or unknown messages, and commands a handler refuses (`Rejected`), go to
+  the queue's dead-letter queue with the reason in headers; the original is acked
+  only after the dead-letter publish is confirmed.
+- Transient storage errors are retried in place with backoff (an outage does not
+  burn the message's delivery count), then handed back to the broker.
+- Any other error is requeued; on the last delivery allowed by the queue's limit the
+  message is dead-lettered with the error instead, so the reason is never lost.
+- A message is acked only after its handler returned, i.e. after its effect is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from faststream.rabbit import RabbitBroker
+from pydantic import BaseModel
+
+from services.common.contracts.envelope import Envelope
+from services.common.contracts.registry import InvalidEvent, parse_event
+from services.common.crashpoints import crashpoint
+from services.common.logs import correlation_id
+from services.common.messaging.topology import QueueSpec, dead_letter_exchange
+from services.common.metrics import KernelMetrics
+from services.common.storage.mongo import is_transient
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["stored", "duplicate"]
+Handler = Callable[[Envelope[BaseModel]], Awaitable[Outcome]]
+
+
+class Rejected(Exception):
+    """A handler's permanent refusal: the message is dead-lettered with this reason."""
+
+    def __init__(self, reason: str, fields: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fields = fields or []
+
+
+class IncomingMessage(Protocol):
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Any: ...
+
+    @property
+    def message_id(self) -> str | None: ...
+
+    async def ack(self) -> None: ...
+
+    async def nack(self) -> None: ...
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        spec: QueueSpec,
+        handlers: Mapping[str, Handler],
+        *,
+        broker: RabbitBroker,
+        metrics: KernelMetrics,
+        transient_retry_seconds: float = 30.0,
+    ) -> None:
+        self.spec = spec
+        self._handlers = dict(handlers)
+        self._broker = broker
+        self._metrics = metrics
+        self._retry_seconds = transient_retry_seconds
+        self._dlx = dead_letter_exchange()
+
+    async def on_message(self, message: IncomingMessage) -> None:
+        try:
+            envelope = parse_event(message.body)
+        except InvalidEvent as exc:
+            await self._dead_letter(message, "invalid", exc.reason, exc.fields)
+            return
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            await self._dead_letter(message, "unhandled", f"no handler for {envelope.type}", [])
+            return
+        token = correlation_id.set(envelope.correlationid)
+        try:
+            await self._handle(message, envelope, handler)
+        finally:
+            correlation_id.reset(token)
+
+    async def _handle(
+        self, message: IncomingMessage, envelope: Envelope[BaseModel], handler: Handler
+    ) -> None:
+        started = time.perf_counter()
+        where = f"{self.spec.name} {envelope.type} {envelope.subject}"  # for crash tests
+        crashpoint("consumer.before_handler", where)
+        try:
+            outcome = await self._with_retries(handler, envelope)
+        except Rejected as exc:
+            await self._dead_letter(message, "rejected", exc.reason, exc.fields)
+            return
+        except Exception as exc:
+            await self._failed(message, envelope, exc)
+            return
+        crashpoint("consumer.before_ack", where)
+        await message.ack()
+        crashpoint("consumer.after_ack", where)
+        self._metrics.handle_seconds.labels(self.spec.name).observe(time.perf_counter() - started)
+        counter = (
+            self._metrics.events_consumed if outcome == "stored" else self._metrics.events_duplicate
+        )
+        counter.labels(self.spec.name, envelope.type).inc()
+
+    async def _with_retries(self, handler: Handler, envelope: Envelope[BaseModel]) -> Outcome:
+        deadline = time.monotonic() + self._retry_seconds
+        delay = 0.1
+        while True:
+            try:
+                return await handler(envelope)
+            except Exception as exc:
+                if not is_transient(exc) or time.monotonic() + delay > deadline:
+                    raise
+                self._metrics.consume_retries.labels(self.spec.name).inc()
+                log.warning(
+                    "transient error, retrying in %.1fs: %s",
+                    delay,
+                    type(exc).__name__,
+                    extra={"event_id": str(envelope.id), "queue": self.spec.name},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _failed(
+        self, message: IncomingMessage, envelope: Envelope[BaseModel], exc: Exception
+    ) -> None:
+        previous = _delivery_count(message)
+        if is_transient(exc):
+            await self._hand_back(message)
+            return
+        if previous + 1 >= self.spec.delivery_limit:
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            await self._dead_letter(message, "failed", reason, [])
+            return
+        log.error(
+            "handler failed (delivery %d of %d), requeued",
+            previous + 1,
+            self.spec.delivery_limit,
+            exc_info=not is_transient(exc),
+            extra={"event_id": str(envelope.id), "queue": self.spec.name},
+        )
+        await message.nack()
+
+    async def _hand_back(self, message: IncomingMessage) -> None:
+        """The database is still out after the retry window: put the message back at the
+        end of its queue as a fresh copy, then ack the original. A nack would spend a
+        delivery: quorum queues count every return, so an outage longer than
+        `delivery_limit` windows dead-lettered healthy messages (found by
+        tests/reliability/test_infra_faults.py). Consumers are idempotent, so a copy
+        published twice (a crash between publish and ack) has one effect."""
+        headers = {
+            k: v
+            for k, v in (message.headers or {}).items()
+            if k not in ("x-delivery-count", "x-death")
+        }
+        try:
+            await self._broker.publish(
+                message.body,
+                routing_key=self.spec.name,
+                headers=headers,
+                persist=True,
+                message_id=message.message_id,
+            )
+        except Exception:
+            log.error("handing back failed; message requeued", extra={"queue": self.spec.name})
+            await message.nack()
+            return
+        await message.ack()
+        log.warning("database unreachable; message handed back", extra={"queue": self.spec.name})
+
+    async def _dead_letter(
+        self, message: IncomingMessage, category: str, reason: str, fields: list[str]
+    ) -> None:
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                "x-qloop-error": category,
+                "x-qloop-reason": reason[:1000],
+                "x-qloop-fields": ",".join(fields)[:1000],
+                "x-qloop-queue": self.spec.name,
+                "x-qloop-dead-lettered-at": datetime.now(UTC).isoformat(),
+            }
+        )
+        try:
+            await self._broker.publish(
+                message.body,
+                exchange=self._dlx,
+                routing_key=self.spec.name,
+                headers=headers,
+                persist=True,
+                mandatory=False,
+                message_id=message.message_id,
+            )
+        except Exception:
+            log.error(
+                "dead-letter publish failed; message requeued",
+                exc_info=True,
+                extra={"queue": self.spec.name},
+            )
+            await message.nack()
+            return
+        await message.ack()
+        self._metrics.events_dead_lettered.labels(self.spec.name, category).inc()
+        log.warning(
+            "dead-lettered: %s", reason[:300], extra={"queue": self.spec.name, "reason": category}
+        )
+
+
+def _delivery_count(message: IncomingMessage) -> int:
+    """How many times this message was delivered before (quorum queues count it)."""
+    value = (message.headers or {}).get("x-delivery-count", 0)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,207 @@
+"""The rules engine: pure functions of (rules, input). No I/O.
+
+Classification semantics: rules are tried in file order. Each output (nature, kind, category,
+severity) takes its value from the first matching rule that sets it; tags add up. Evaluation
+ends at a matching rule with ``stop: true`` or once all four outputs are decided; what is still
+undecided comes from ``classification.default``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.common.contracts.complaint import ComplaintSubmission
+from services.common.rules import durations
+from services.common.rules.durations import Duration
+from services.common.rules.errors import CalendarCoverageError
+from services.common.rules.matcher import evaluate
+from services.common.rules.schema import SiteRules
+from services.common.rules.schema_complaints import Classification, Outcome
+from services.common.rules.schema_survey import Band
+
+_OUTPUTS = ("nature", "kind", "category", "severity")
+
+
+def classify(rules: SiteRules, complaint: ComplaintSubmission) -> Classification:
+    """Classify and route one complaint, with the matched rule and the reasons."""
+    classifier = rules.classifier
+    facts = classifier.facts(complaint)
+    decided: dict[str, Any] = {}
+    tags: list[str] = []
+    reasons: list[str] = []
+    matched: str | None = None
+    for position in classifier.candidates(facts):
+        compiled = classifier.rules[position]
+        why = evaluate(compiled, facts)
+        if why is None:
+            continue
+        rule = compiled.rule
+        matched = matched or rule.id
+        took = _take(rule.set, decided, tags)
+        because = "; ".join(why) or "no conditions"
+        reasons.append(f"rule {rule.id!r} ({because}) set {took or 'nothing new'}")
+        if rule.stop or len(decided) == len(_OUTPUTS):
+            break
+    default = rules.classification.default
+    for name in _OUTPUTS:
+        if name not in decided:
+            decided[name] = getattr(default, name)
+            if decided[name] is not None:
+                reasons.append(f"default {name}={decided[name]}")
+    key = (*(decided[name] for name in _OUTPUTS), tuple(tags))
+    routed = rules.route_cache.get(key)
+    if routed is None:
+        routed = rules.route_cache[key] = route(rules, **decided, tags=key[-1])
+    owner, copy_to, route_reasons = routed
+    reasons.extend(route_reasons)
+    return Classification(
+        **decided,
+        tags=tuple(tags),
+        owner_department=owner,
+        copy_to=copy_to,
+        matched_rule=matched,
+        reasons=tuple(reasons),
+        rules_version=rules.rules_version,
+    )
+
+
+def _take(outcome: Outcome, decided: dict[str, Any], tags: list[str]) -> str:
+    took = []
+    for name in _OUTPUTS:
+        value = getattr(outcome, name)
+        if value is not None and name not in decided:
+            decided[name] = value
+            took.append(f"{name}={value}")
+    new_tags = [t for t in outcome.tags if t not in tags]
+    tags.extend(new_tags)
+    if new_tags:
+        took.append("tags=" + ",".join(new_tags))
+    return ", ".join(took)
+
+
+def route(
+    rules: SiteRules,
+    nature: str,
+    kind: str,
+    category: str | None,
+    severity: str,
+    tags: tuple[str, ...] = (),
+) -> tuple[str, tuple[str, ...], list[str]]:
+    """(owner department, copy list, reasons) for a classification."""
+    owner: str | None = None
+    copies: dict[str, None] = {}
+    reasons = []
+    for rule in rules.routing.rules:
+        if not rule.when.matches(nature, kind, category, severity, tags):
+            continue
+        if owner is None and rule.owner is not None:
+            owner = rule.owner
+            reasons.append(f"routing rule {rule.id!r} made {owner} the owner")
+        if rule.copy_to:
+            copies.update(dict.fromkeys(rule.copy_to))
+            reasons.append(f"routing rule {rule.id!r} copies {', '.join(rule.copy_to)}")
+    if owner is None:
+        owner = rules.routing.default_owner
+        reasons.append(f"default owner {owner}")
+    return owner, tuple(c for c in copies if c != owner), reasons
+
+
+def due_time(rules: SiteRules, start: datetime, duration: str | Duration) -> datetime:
+    """When ``duration`` after ``start`` ends on the site's calendar (aware, UTC)."""
+    return durations.due_time(rules.working_calendar, rules.zone, start, duration)
+
+
+def stage_deadlines(
+    rules: SiteRules,
+    classification: Classification,
+    event_times: dict[str, datetime],
+    *,
+    customer_deadline: datetime | None = None,
+    uncovered: list[str] | None = None,
+) -> dict[str, datetime]:
+    """Due time (UTC) of every stage whose deadline rule's start event has happened.
+
+    ``event_times`` maps event names (``received``, ``registered``, ``<stage>.entered``,
+    ``<stage>.completed``) to when they happened. A due time that would fall in a year the
+    site's calendar does not cover raises ``CalendarCoverageError``, unless ``uncovered``
+    is given: then that stage is left out and the reason appended to the list (a caller
+    that must not refuse its input, such as intake, records it instead).
+    """
+    events = dict(event_times)
+    if customer_deadline is not None:
+        events.setdefault("customer_deadline", customer_deadline)
+    out: dict[str, datetime] = {}
+    for stage in rules.workflow.stages:
+        rule = rules.deadline_for(stage.id, classification)
+        if rule is None or rule.from_event not in events:
+            continue
+        try:
+            due = due_time(rules, events[rule.from_event], rule.duration)
+        except CalendarCoverageError as exc:
+            if uncovered is None:
+                raise
+            uncovered.append(f"{stage.id}: {exc}")
+            continue
+        if customer_deadline is not None and rule.customer_deadline == "earlier":
+            due = min(due, customer_deadline)
+        elif customer_deadline is not None and rule.customer_deadline == "customer":
+            due = customer_deadline
+        out[stage.id] = due
+    return out
+
+
+def score_band(rules: SiteRules, score: float) -> Band:
+    """The one band containing ``score`` (bands are checked at load to tile the scale)."""
+    return rules.band_for(score)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerHit:
+    trigger: str
+    action: str
+    owner: str
+    subject: str  # "overall", a customer id, a dimension or item id, "response_rate"
+    value: float | None
+
+
+def evaluate_triggers(
+    rules: SiteRules,
+    *,
+    overall_score: float | None = None,
+    customer_scores: dict[str, float] | None = None,
+    dimension_scores: dict[str, float] | None = None,
+    item_scores: dict[str, float] | None = None,
+    response_rate: float | None = None,
+    suggestions: tuple[str, ...] = (),
+) -> list[TriggerHit]:
+    """Survey triggers that fire for the given results (rates are fractions 0-1)."""
+    survey = rules.survey
+    if survey is None:
+        return []
+    owners = {d.id: d.owner for d in survey.dimensions}
+    owners |= {i.id: d.owner for d in survey.dimensions for i in d.items}
+    measured: dict[str, dict[str, float]] = {
+        "overall_score": {} if overall_score is None else {"overall": overall_score},
+        "customer_score": customer_scores or {},
+        "dimension_score": dimension_scores or {},
+        "item_score": item_scores or {},
+        "response_rate": {} if response_rate is None else {"response_rate": response_rate},
+    }
+    hits = []
+    for trig in survey.triggers:
+        if trig.kind == "suggestion":
+            hits += [TriggerHit(trig.id, trig.action, trig.owner, s, None) for s in suggestions]
+            continue
+        assert trig.threshold is not None
+        for subject, value in measured[trig.kind].items():
+            fires = value < trig.threshold if trig.op == "lt" else value <= trig.threshold
+            if fires:
+                owner = (
+                    owners.get(subject, trig.owner)
+                    if trig.owner == "dimension_owner"
+                    else (trig.owner)
+                )
+                hits.append(TriggerHit(trig.id, trig.action, owner, subject, value))
+    return hits

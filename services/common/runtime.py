@@ -1,0 +1,264 @@
+"""The composition every service shares: one FastAPI app whose lifespan connects the
+database and the broker, declares queues, starts consumers and the outbox relay, and
+serves /healthz, /readyz and /metrics. Nothing connects at import.
+
+A service describes itself with a `ServiceDefinition`; its `wire` coroutine runs
+inside the lifespan with a ready `ServiceContext` and returns its consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from faststream import AckPolicy
+from faststream.rabbit import RabbitBroker
+from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from faststream.rabbit.schemas import Channel
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pymongo import AsyncMongoClient, IndexModel
+
+from services.common.auth import KeyRing
+from services.common.clock import Clock, SystemClock
+from services.common.messaging.consumer import EventConsumer, Handler
+from services.common.messaging.publisher import EventPublisher
+from services.common.messaging.topology import QueueSpec, declare, events_exchange, rabbit_queue
+from services.common.metrics import KernelMetrics, kernel_metrics
+from services.common.rulebook import Rulebook
+from services.common.settings import ServiceSettings
+from services.common.storage.locks import DocumentLocks
+from services.common.storage.mongo import (
+    Database,
+    Document,
+    connect,
+    ensure_indexes,
+    ping,
+    pushes_down_only_id,
+)
+from services.common.storage.outbox import OUTBOX_INDEX, OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """What handlers and routes of one running service talk to."""
+
+    name: str
+    settings: ServiceSettings
+    clock: Clock
+    db: Database
+    broker: RabbitBroker
+    publisher: EventPublisher
+    relay: OutboxRelay
+    metrics: KernelMetrics
+    locks: DocumentLocks
+    rulebook: Rulebook
+    state: dict[str, Any] = field(default_factory=dict)
+    # The database uses no index for filters other than `{_id: ...}` (FerretDB 1.24): every
+    # other query scans its collection, so periodic recovery scans are left to start-up.
+    id_filters_only: bool = False
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        return self.metrics.registry
+
+
+Wiring = Mapping[QueueSpec, Mapping[str, Handler]]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    default_port: int
+    outbox_collections: Sequence[str] = ()
+    # Outbox collections that stay small (requests, confirmations): the relay's periodic
+    # pass covers them even where a pass over the large ones is left to start-up (FerretDB).
+    small_outbox_collections: Sequence[str] = ()
+    indexes: Mapping[str, Sequence[IndexModel]] = field(default_factory=dict)
+    routers: Sequence[APIRouter] = ()
+    wire: Callable[[ServiceContext], Awaitable[Wiring]] | None = None
+    background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
+    exception_handlers: Mapping[type[Exception], Any] = field(default_factory=dict)
+
+
+def service_database(settings: ServiceSettings, service: str) -> str:
+    return f"{settings.database}_{service}"
+
+
+def context_of(request: Request) -> ServiceContext:
+    """FastAPI dependency: the running service's context."""
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+async def _connect_database(
+    settings: ServiceSettings, name: str
+) -> tuple[AsyncMongoClient[Document], Database]:
+    client = connect(settings.mongodb_url, app_name=f"qloop-{name}")
+    # Each service owns its database: no service reads another's collections.
+    db = client[service_database(settings, name)]
+    for attempt in range(30):
+        if await ping(db):
+            return client, db
+        log.warning("database not reachable yet (attempt %d)", attempt + 1)
+        await asyncio.sleep(1)
+    await client.close()
+    raise RuntimeError("database unreachable: check QLOOP_MONGODB_URL and that the server runs")
+
+
+def _subscribe(broker: RabbitBroker, consumer: EventConsumer, prefetch: int) -> None:
+    async def on_message(message: RabbitMessage) -> None:
+        await consumer.on_message(message)
+
+    on_message.__name__ = f"consume_{consumer.spec.name.replace('.', '_')}"
+    broker.subscriber(
+        rabbit_queue(consumer.spec),
+        events_exchange(),
+        ack_policy=AckPolicy.MANUAL,
+        channel=Channel(prefetch_count=prefetch),
+        decoder=_raw_body,
+    )(on_message)
+
+
+async def _raw_body(message: Any) -> bytes:
+    """No decoding by FastStream: `EventConsumer` parses the body and dead-letters what it
+    cannot read. FastStream's own JSON decoding raised on a 5000-digit number or deep
+    nesting before our consumer saw the message, which then stayed unacknowledged,
+    holding a prefetch slot until a restart (found by tests/fuzz)."""
+    body: bytes = message.body
+    return body
+
+
+def create_service_app(
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    *,
+    clock: Clock | None = None,
+    registry: CollectorRegistry | None = None,
+) -> FastAPI:
+    clock = clock or SystemClock()
+    # Imported here: rules_reload builds on this module (ServiceContext, context_of).
+    from services.common import rules_reload
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics = kernel_metrics(registry)
+        rulebook = Rulebook.load(settings.rules_dir)  # a bad rule file stops the start here
+        client, db = await _connect_database(settings, definition.name)
+        indexes = {name: [OUTBOX_INDEX] for name in definition.outbox_collections}
+        for name, models in definition.indexes.items():
+            indexes.setdefault(name, []).extend(models)
+        await ensure_indexes(db, indexes)
+        broker = RabbitBroker(
+            settings.amqp_url,
+            logger=logging.getLogger("faststream"),
+            graceful_timeout=15.0,
+            middlewares=(
+                RabbitPrometheusMiddleware(
+                    registry=metrics.registry, app_name=f"qloop-{definition.name}"
+                ),
+            ),
+        )
+        await broker.connect()
+        publisher = EventPublisher(broker)
+        locks = DocumentLocks()
+        id_filters_only = await pushes_down_only_id(db)
+        relay = OutboxRelay(
+            db,
+            definition.outbox_collections,
+            publisher.publish,
+            clock=clock,
+            metrics=metrics,
+            locks=locks,
+            poll_seconds=settings.outbox_poll_seconds,
+            scan_seconds=settings.recovery_scan_seconds,
+            id_filters_only=id_filters_only,
+            small=definition.small_outbox_collections,
+        )
+        ctx = ServiceContext(
+            definition.name,
+            settings,
+            clock,
+            db,
+            broker,
+            publisher,
+            relay,
+            metrics,
+            locks,
+            rulebook,
+            id_filters_only=id_filters_only,
+        )
+        app.state.ctx = ctx
+        wiring = await definition.wire(ctx) if definition.wire else {}
+        for base, handlers in wiring.items():
+            spec = dataclasses.replace(base, name=settings.queue_prefix + base.name)
+            await declare(broker, spec)
+            consumer = EventConsumer(
+                spec,
+                handlers,
+                broker=broker,
+                metrics=metrics,
+                transient_retry_seconds=settings.transient_retry_seconds,
+            )
+            _subscribe(broker, consumer, settings.prefetch)
+        await broker.start()
+        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        tasks.append(asyncio.create_task(rules_reload.watch_rules(ctx), name="rules-watch"))
+        tasks += [asyncio.create_task(job(ctx), name=job.__name__) for job in definition.background]
+        log.info("service %s started", definition.name)
+        try:
+            yield
+        finally:
+            log.info("service %s stopping", definition.name)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.stop()
+            await client.close()
+
+    app = FastAPI(title=f"qloop {definition.name}", lifespan=lifespan)
+    app.state.registry = registry
+    app.state.keyring = KeyRing.from_file(settings.api_keys_file)
+    for exception, handler in definition.exception_handlers.items():
+        app.add_exception_handler(exception, handler)
+    _add_operational_routes(app)
+    app.include_router(rules_reload.router)
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def _add_operational_routes(app: FastAPI) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request, response: Response) -> dict[str, Any]:
+        ctx: ServiceContext | None = getattr(request.app.state, "ctx", None)
+        if ctx is None:
+            response.status_code = 503
+            return {"status": "starting"}
+        database = await ping(ctx.db)
+        try:
+            broker = bool(await ctx.broker.ping(timeout=2.0))
+        except Exception:
+            broker = False
+        ready = database and broker
+        response.status_code = 200 if ready else 503
+        return {"status": "ready" if ready else "not ready", "database": database, "broker": broker}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        ctx: ServiceContext | None = getattr(request.app.state, "ctx", None)
+        if ctx is None:
+            return Response(status_code=503)
+        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)

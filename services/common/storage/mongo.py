@@ -1,0 +1,80 @@
+"""Connecting to the database and bootstrapping indexes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC
+from typing import Any
+
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+
+Document = dict[str, Any]
+Database = AsyncDatabase[Document]
+
+
+def connect(url: str, *, app_name: str, timeout_ms: int = 5000) -> AsyncMongoClient[Document]:
+    """A client for one event loop: build it in the lifespan, never at import."""
+    return AsyncMongoClient(
+        url,
+        tz_aware=True,
+        tzinfo=UTC,
+        appname=app_name,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+    )
+
+
+async def ping(db: Database) -> bool:
+    try:
+        await db.command("ping")
+    except PyMongoError:
+        return False
+    return True
+
+
+async def ensure_indexes(db: Database, indexes: Mapping[str, Sequence[IndexModel]]) -> None:
+    for collection, models in indexes.items():
+        # One index per command: FerretDB 1.24 panics ("slice bounds out of range") when one
+        # createIndexes command names several indexes some of which already exist.
+        for model in models:
+            await db[collection].create_indexes([model])
+
+
+async def pushes_down_only_id(db: Database) -> bool:
+    """True on FerretDB, which uses no index and scans for any filter but `{_id: ...}`."""
+    info = await db.command("buildInfo")
+    return "ferretdbVersion" in info
+
+
+# WriteConflict, and a primary stepping down or shutting down (MongoDB). FerretDB's SQLite
+# backend answers concurrent writers with "database is locked (SQLITE_BUSY)", code 1.
+TRANSIENT_CODES = frozenset({112, 91, 189, 10107, 11600, 11602, 13435, 13436})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors that say "try again later" (database unreachable, failover), not "never"."""
+    if isinstance(exc, ConnectionFailure):
+        return True
+    if isinstance(exc, OperationFailure) and (
+        exc.code in TRANSIENT_CODES or "SQLITE_BUSY" in str(exc.details or exc)
+    ):
+        return True
+    return isinstance(exc, PyMongoError) and exc.has_error_label("RetryableWriteError")
+
+
+@contextlib.asynccontextmanager
+async def tool_database(
+    url: str, name: str, indexes: Mapping[str, Sequence[IndexModel]], *, app_name: str
+) -> AsyncIterator[Database]:
+    """A service's database for a command-line tool (import, rebuild): indexes ensured,
+    client closed afterwards."""
+    client = connect(url, app_name=app_name)
+    try:
+        db = client[name]
+        await ensure_indexes(db, indexes)
+        yield db
+    finally:
+        await client.close()

@@ -1,0 +1,247 @@
+"""Transactional outbox in one document, and the relay that publishes it.
+
+A handler stores its state change and the events it will emit in the same
+single-document update: `outbox.<event id>` holds each event's wire form and
+`outbox_n` counts them. The relay finds documents with `outbox_n > 0`, publishes
+each entry with a publisher confirm, then removes exactly that entry. A crash
+between publishing and removing republishes the event after restart: consumers
+deduplicate on the event id, so nothing is lost and nothing has a second effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from pymongo import ASCENDING, IndexModel
+
+from services.common.clock import Clock
+from services.common.contracts.envelope import Envelope
+from services.common.contracts.registry import to_json
+from services.common.crashpoints import crashpoint
+from services.common.metrics import KernelMetrics
+from services.common.storage.locks import DocumentLocks
+from services.common.storage.mongo import Database, is_transient
+
+log = logging.getLogger(__name__)
+
+OUTBOX_INDEX = IndexModel([("outbox_n", ASCENDING)], name="outbox_pending")
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    event_id: str
+    event_type: str
+    routing_key: str
+    correlation_id: str
+    time: datetime
+    body: bytes
+
+
+Publish = Callable[[OutgoingMessage], Awaitable[None]]
+
+
+def outbox_update(
+    envelopes: Sequence[Envelope[BaseModel]], *, seq_start: int = 0
+) -> dict[str, Any]:
+    """The update fragment that puts these events in a document's outbox."""
+    if not envelopes:
+        return {}
+    entries = {
+        f"outbox.{env.id}": {
+            "type": env.type,
+            "routing_key": env.routing_key,
+            "correlation_id": env.correlationid,
+            "time": env.time,
+            "seq": seq_start + i,
+            "body": to_json(env).decode(),
+        }
+        for i, env in enumerate(envelopes)
+    }
+    return {"$set": entries, "$inc": {"outbox_n": len(envelopes)}}
+
+
+def with_outbox(
+    document: dict[str, Any], envelopes: Sequence[Envelope[BaseModel]]
+) -> dict[str, Any]:
+    """A new document (for an insert) carrying `envelopes` in its outbox: the insert's
+    form of `outbox_update`."""
+    update = outbox_update(envelopes)
+    if not update:
+        return document
+    entries = {key.split(".", 1)[1]: value for key, value in update["$set"].items()}
+    return {**document, "outbox": entries, "outbox_n": update["$inc"]["outbox_n"]}
+
+
+def _messages(document: dict[str, Any]) -> list[OutgoingMessage]:
+    entries = sorted((document.get("outbox") or {}).items(), key=lambda kv: kv[1].get("seq", 0))
+    return [
+        OutgoingMessage(
+            event_id=event_id,
+            event_type=entry["type"],
+            routing_key=entry["routing_key"],
+            correlation_id=entry["correlation_id"],
+            time=entry["time"],
+            body=entry["body"].encode(),
+        )
+        for event_id, entry in entries
+    ]
+
+
+class OutboxRelay:
+    """Publishes pending outbox entries of the given collections; restart-safe.
+
+    Writers kick the relay with the document they just stored: it is read by `_id` and
+    relayed at once (tried again after a failure). A full pass over every collection runs
+    at start and after a failure that is not transient, for entries left by a crash, and then
+    every `scan_seconds`, for entries written by another process (on FerretDB only over
+    the `small` collections, e.g. requests a command-line tool writes).
+    On FerretDB (`id_filters_only`) every filter other than exactly `{_id: ...}` scans the
+    whole collection (seconds for 100,000 cases, with writers meanwhile finding the
+    database locked), so there the other collections are passed over only at start and
+    after failures (one instance per service: docs/architecture.md), and removals filter
+    on `_id` alone after a fresh read under the document's lock; on MongoDB they keep an
+    `$exists` guard so two relays never double-count.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        collections: Sequence[str],
+        publish: Publish,
+        *,
+        clock: Clock,
+        metrics: KernelMetrics,
+        locks: DocumentLocks,
+        poll_seconds: float = 1.0,
+        scan_seconds: float | None = None,
+        batch: int = 200,
+        id_filters_only: bool = False,
+        small: Collection[str] = (),
+    ) -> None:
+        self._db = db
+        self._collections = list(collections)
+        self._publish = publish
+        self._clock = clock
+        self._metrics = metrics
+        self._poll = poll_seconds
+        self._scan_every = scan_seconds if scan_seconds is not None else max(10 * poll_seconds, 2)
+        self._batch = batch
+        self._locks = locks
+        self._id_filters_only = id_filters_only
+        # The periodic pass: on FerretDB only over collections that stay small.
+        self._periodic = (
+            [c for c in collections if c in small] if id_filters_only else list(collections)
+        )
+        self._wake = asyncio.Event()
+        self._hot: dict[tuple[str, Any], None] = {}
+        self._scan_due = True
+        self._last_scan = 0.0
+        self.full_passes = 0  # completed passes over every collection
+
+    def kick(self, collection: str | None = None, document_id: Any = None) -> None:
+        """Something was just stored: that document (or, without one, everything) soon."""
+        if collection is None or document_id is None:
+            self._scan_due = True
+        else:
+            self._hot[(collection, document_id)] = None
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                busy = await self.relay_once()
+            except Exception as exc:  # keep relaying after outages; nothing is lost meanwhile
+                transient = is_transient(exc)
+                level = logging.WARNING if transient else logging.ERROR
+                log.log(level, "outbox relay pass failed: %s", type(exc).__name__, exc_info=True)
+                if not transient:
+                    self._scan_due = True  # whatever went wrong, look at everything again
+                # Kicked documents of the failed pass were put back; a scan that failed is
+                # still due. Not a full scan after a transient error: on FerretDB a locked
+                # database is common under load, and scanning then only adds load.
+                await asyncio.sleep(self._poll)
+                continue
+            if busy or self._hot:
+                continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that arrives as the wake-up does, and the service would never stop.
+            try:
+                async with asyncio.timeout(self._poll):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def relay_once(self) -> int:
+        """Relay kicked documents, and every collection when a scan is due."""
+        published = await self._relay_hot()
+        now = time.monotonic()
+        if self._scan_due:
+            published += await self._scan(self._collections)
+            self._scan_due, self._last_scan = False, now
+        elif now - self._last_scan >= self._scan_every:
+            self._last_scan = now
+            published += await self._scan(self._periodic)
+        return published
+
+    async def _relay_hot(self) -> int:
+        hot, self._hot = list(self._hot), {}
+        try:
+            documents = []
+            for collection, document_id in hot:
+                document = await self._db[collection].find_one({"_id": document_id}, {"outbox": 1})
+                if document and document.get("outbox"):
+                    documents.append((collection, document))
+            counts = await asyncio.gather(*(self._relay_document(c, d) for c, d in documents))
+        except BaseException:
+            self._hot.update(dict.fromkeys(hot))  # tried again (an entry is removed once)
+            raise
+        return sum(counts)
+
+    async def _scan(self, collections: Sequence[str]) -> int:
+        published = pending = 0
+        for name in collections:
+            collection = self._db[name]
+            cursor = collection.find({"outbox_n": {"$gt": 0}}, {"outbox": 1}).limit(self._batch)
+            documents = await cursor.to_list()
+            pending += sum(len(d.get("outbox") or {}) for d in documents)
+            counts = await asyncio.gather(*(self._relay_document(name, d) for d in documents))
+            published += sum(counts)
+        self._metrics.outbox_pending.set(pending)
+        self.full_passes += 1
+        return published
+
+    async def _relay_document(self, collection: str, document: dict[str, Any]) -> int:
+        done = 0
+        for message in _messages(document):
+            crashpoint("outbox.before_publish", f"{collection} {message.event_type}")
+            await self._publish(message)
+            crashpoint("outbox.after_publish", f"{collection} {message.event_type}")
+            # Remove only this entry, under the document's lock so that a handler's
+            # concurrent write to the same document is not lost.
+            async with self._locks.hold(collection, document["_id"]):
+                await self._remove(collection, document["_id"], message.event_id)
+            self._metrics.outbox_published.labels(message.event_type).inc()
+            lag = (self._clock.now() - message.time).total_seconds()
+            self._metrics.outbox_lag_seconds.observe(max(lag, 0.0))
+            done += 1
+        return done
+
+    async def _remove(self, collection: str, document_id: Any, event_id: str) -> None:
+        field = f"outbox.{event_id}"
+        removal = {"$unset": {field: ""}, "$inc": {"outbox_n": -1}}
+        if not self._id_filters_only:
+            await self._db[collection].update_one(
+                {"_id": document_id, field: {"$exists": True}}, removal
+            )
+            return
+        fresh = await self._db[collection].find_one({"_id": document_id}, {"outbox": 1})
+        if fresh and event_id in (fresh.get("outbox") or {}):
+            await self._db[collection].update_one({"_id": document_id}, removal)

@@ -1,0 +1,227 @@
+"""Intake's use cases: register a submission exactly once, refuse one with reasons, and
+finish registrations interrupted by a crash. HTTP, broker and bulk import all call these.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.common.clock import Clock
+from services.common.contracts.complaint import ComplaintSubmission
+from services.common.contracts.complaints import ComplaintRejected, FieldError
+from services.common.contracts.envelope import SITE_PATTERN
+from services.common.contracts.registry import new_event
+from services.common.crashpoints import crashpoint
+from services.common.rulebook import Rulebook
+from services.intake import domain
+from services.intake.metrics import IntakeMetrics
+from services.intake.store import (
+    COMPLAINTS,
+    REJECTIONS,
+    STALE_AFTER,
+    Accepted,
+    ComplaintStore,
+    series_of,
+)
+
+log = logging.getLogger(__name__)
+SOURCE = "/qloop/intake"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    registration: dict[str, Any]
+    created: bool
+
+
+@dataclass
+class Intake:
+    """Everything the use cases talk to, passed in by the composition root."""
+
+    store: ComplaintStore
+    rulebook: Rulebook
+    clock: Clock
+    metrics: IntakeMetrics
+    kick: Any = None  # wakes the outbox relay for a document just written: kick(collection, id)
+
+    async def submit(
+        self,
+        submission: ComplaintSubmission,
+        *,
+        source: str,
+        reference: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Outcome:
+        """Register `submission` once. `reference` (external ref or Idempotency-Key) with
+        `source` identifies resubmissions. Raises UnknownSite for a site without rules."""
+        self.metrics.received.labels(submission.site, submission.channel.value).inc()
+        self.rulebook.for_site(submission.site)
+        key = domain.complaint_key(submission.site, source, reference or submission.external_ref)
+        accepted, created = await self.store.accept(
+            key, submission, source=source, now=self.clock.now()
+        )
+        if not created and accepted.number is not None:
+            self.metrics.duplicates.labels(submission.site).inc()
+            return Outcome(await self._view(accepted), created=False)
+        crashpoint("intake.after_accept", accepted.key)
+        await self._register(accepted, correlation_id=correlation_id)
+        done = await self.store.get(key)
+        assert done is not None and done.number is not None
+        return Outcome(await self._view(done), created=created)
+
+    async def _register(
+        self,
+        accepted: Accepted,
+        *,
+        correlation_id: str | None,
+        series: domain.NumberSeries | None = None,
+    ) -> None:
+        fresh = await self.store.get(accepted.key)
+        if fresh is not None and fresh.number is not None:
+            return  # registered meanwhile: never claim a second number
+        rules = self.rulebook.for_site(accepted.site)
+        # The series follows acceptance time, so a retry after midnight on 31 December
+        # still takes its number from the year it was accepted in.
+        series = series or domain.number_series(rules, accepted.document["accepted_at"])
+        seq = await self.store.claim_number(series, accepted.key, now=self.clock.now())
+        crashpoint("intake.after_claim", accepted.key)
+        registered_at = self.clock.now()
+        fact = domain.registration(
+            accepted.submission,
+            rules,
+            series=series,
+            seq=seq,
+            source=accepted.source,
+            registered_at=registered_at,
+        )
+        event = new_event(
+            fact,
+            site=accepted.site,
+            source=SOURCE,
+            time=registered_at,
+            subject=fact.number,
+            correlation_id=correlation_id,
+        )
+        if await self.store.complete(accepted.key, fact, [event]):
+            self._count(fact)
+            if self.kick:
+                self.kick(COMPLAINTS, accepted.key)
+            await self.store.release_claim(series, seq, accepted.key)
+            return
+        # Someone registered it meanwhile (a concurrent duplicate, or recovery).
+        current = await self.store.get(accepted.key)
+        if current is not None and current.number == fact.number:
+            await self.store.release_claim(series, seq, accepted.key)
+        else:
+            await self.store.return_number(series, seq, accepted.key)
+
+    def _count(self, fact: Any) -> None:
+        c, site = fact.classification, fact.complaint.site
+        self.metrics.registered.labels(
+            site, fact.complaint.channel.value, c.nature, c.category or "none"
+        ).inc()
+        latency = (fact.registered_at - fact.complaint.received_at).total_seconds()
+        self.metrics.registration_seconds.labels(site).observe(max(latency, 0.0))
+        if fact.registration_on_time is False:
+            self.metrics.registered_late.labels(site).inc()
+
+    async def _view(self, accepted: Accepted) -> dict[str, Any]:
+        document = accepted.document
+        if accepted.number is None or "registration" not in document:
+            fresh = await self.store.get(accepted.key)
+            assert fresh is not None
+            document = fresh.document
+        return view(document)
+
+    async def reject(
+        self,
+        *,
+        site: str | None,
+        source: str,
+        reason: str,
+        errors: list[FieldError],
+        external_ref: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Record a refused submission and emit complaint.rejected for its sender."""
+        now = self.clock.now()
+        known = site if site and _valid_site(site) else "unknown"
+        fact = ComplaintRejected(
+            source=source,
+            external_ref=external_ref,
+            reason=reason,
+            errors=tuple(errors),
+            rejected_at=now,
+        )
+        event = new_event(fact, site=known, source=SOURCE, time=now, correlation_id=correlation_id)
+        rejection_id = str(uuid.uuid4())
+        await self.store.record_rejection(
+            {
+                "_id": rejection_id,
+                "site": known,
+                "source": source,
+                "reason": reason,
+                "errors": [e.model_dump() for e in errors],
+                "external_ref": external_ref,
+                "rejected_at": now,
+            },
+            [event],
+        )
+        self.metrics.rejected.labels(known, reason.split(":")[0][:40]).inc()
+        if self.kick:
+            self.kick(REJECTIONS, rejection_id)
+
+    async def recover(self) -> int:
+        """Finish registrations a crash interrupted; returns how many were finished."""
+        older_than = self.clock.now() - STALE_AFTER
+        finished = 0
+        for counter_id, seq, key in await self.store.stale_claims(older_than):
+            accepted = await self.store.get(key)
+            series = series_of(counter_id)
+            if accepted is not None and accepted.number is None:
+                await self._register(accepted, correlation_id=None, series=series)
+                finished += 1
+            elif accepted is not None and accepted.document.get("sequence") == seq:
+                await self.store.release_claim(series, seq, key)
+            else:
+                await self.store.return_number(series, seq, key)
+        for key in await self.store.unnumbered(older_than):
+            accepted = await self.store.get(key)
+            if accepted is not None and accepted.number is None:
+                await self._register(accepted, correlation_id=None)
+                finished += 1
+        return finished
+
+
+def _valid_site(site: str) -> bool:
+    import re
+
+    return re.fullmatch(SITE_PATTERN, site) is not None
+
+
+def view(document: dict[str, Any]) -> dict[str, Any]:
+    """The public shape of a registered complaint (API responses, exports)."""
+    registration = document.get("registration") or {}
+    return {
+        "number": document.get("number"),
+        "site": document["site"],
+        "status": document["status"],
+        "source": document["source"],
+        "external_ref": document.get("external_ref"),
+        "complaint": document["submission"],
+        "classification": registration.get("classification"),
+        "rules_version": registration.get("rules_version"),
+        "registered_at": registration.get("registered_at"),
+        "registration_due": registration.get("registration_due"),
+        "registration_on_time": registration.get("registration_on_time"),
+        "deadlines": registration.get("deadlines", {}),
+        "deadline_problems": registration.get("deadline_problems", []),
+    }
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

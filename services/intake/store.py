@@ -1,0 +1,304 @@
+"""Intake's storage: complaints, number claims and rejections (the only code here that
+talks to the database).
+
+Gap-free numbering without transactions, and without trusting concurrent updates of one
+document (FerretDB does not make them atomic; see services/common/storage/locks.py):
+every number is a *claim document* `_id = "<series>|<seq>"` holding the complaint key.
+Inserting it is the atomic decision (unique `_id`); a complaint that already holds a claim
+gets the same number back, so retries never consume a second one. A claim that turns out
+not to be needed (a concurrent duplicate registered the complaint first) is voided and the
+next complaint takes it over. A recovery pass finishes claims whose registration a crash
+interrupted. So every number in a series is used exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from services.common.contracts.complaint import ComplaintSubmission
+from services.common.contracts.complaints import ComplaintRegistered
+from services.common.contracts.envelope import Envelope
+from services.common.storage.locks import DocumentLocks
+from services.common.storage.mongo import Database
+from services.common.storage.once import insert_once
+from services.common.storage.outbox import outbox_update
+from services.common.storage.updates import merge
+from services.intake.domain import NumberSeries
+
+COMPLAINTS = "complaints"
+CLAIMS = "number_claims"
+HELD = "number_held"  # complaint key -> its claim, looked up by `_id` alone
+VOIDS = "number_voids"  # claims handed back, waiting to be taken over (usually none)
+REJECTIONS = "rejections"
+OUTBOX_COLLECTIONS = (COMPLAINTS, REJECTIONS)
+STALE_AFTER = timedelta(seconds=30)
+
+INDEXES = {
+    COMPLAINTS: [
+        IndexModel([("site", ASCENDING), ("registered_at", DESCENDING)], name="site_registered"),
+        IndexModel([("site", ASCENDING), ("number", ASCENDING)], name="site_number"),
+        IndexModel([("status", ASCENDING), ("accepted_at", ASCENDING)], name="status_accepted"),
+    ],
+    CLAIMS: [
+        IndexModel([("series", ASCENDING), ("seq", DESCENDING)], name="series_seq"),
+        IndexModel([("key", ASCENDING)], name="key"),
+        IndexModel([("done", ASCENDING), ("at", ASCENDING)], name="open_claims"),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    key: str
+    site: str
+    source: str
+    submission: ComplaintSubmission
+    number: str | None
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ComplaintFilter:
+    sites: Sequence[str]
+    customer_id: str | None = None
+    nature: str | None = None
+    category: str | None = None
+    owner_department: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    limit: int = 50
+    skip: int = 0
+
+
+class ComplaintStore(Protocol):
+    async def accept(
+        self, key: str, submission: ComplaintSubmission, *, source: str, now: datetime
+    ) -> tuple[Accepted, bool]: ...
+    async def get(self, key: str) -> Accepted | None: ...
+    async def claim_number(self, series: NumberSeries, key: str, *, now: datetime) -> int: ...
+    async def complete(
+        self, key: str, registered: ComplaintRegistered, events: Sequence[Envelope[BaseModel]]
+    ) -> bool: ...
+    async def release_claim(self, series: NumberSeries, seq: int, key: str) -> None: ...
+    async def return_number(self, series: NumberSeries, seq: int, key: str) -> None: ...
+    async def stale_claims(self, older_than: datetime) -> list[tuple[str, int, str]]: ...
+    async def unnumbered(self, older_than: datetime) -> list[str]: ...
+    async def by_number(self, sites: Sequence[str], number: str) -> dict[str, Any] | None: ...
+    async def search(self, query: ComplaintFilter) -> list[dict[str, Any]]: ...
+    async def record_rejection(
+        self, document: dict[str, Any], events: Sequence[Envelope[BaseModel]]
+    ) -> None: ...
+
+
+def _accepted(document: dict[str, Any]) -> Accepted:
+    return Accepted(
+        key=document["_id"],
+        site=document["site"],
+        source=document["source"],
+        submission=ComplaintSubmission.model_validate(document["submission"]),
+        number=document.get("number"),
+        document=document,
+    )
+
+
+def _claim_id(series: NumberSeries, seq: int) -> str:
+    return f"{series.counter_id}|{seq:09d}"
+
+
+def series_of(counter_id: str) -> NumberSeries:
+    site, year, month = counter_id.split("|")
+    return NumberSeries(site, int(year) if year else None, int(month) if month else None)
+
+
+class MongoComplaintStore:
+    def __init__(self, db: Database, locks: DocumentLocks) -> None:
+        self._complaints = db[COMPLAINTS]
+        self._claims = db[CLAIMS]
+        self._held = db[HELD]
+        self._voids = db[VOIDS]
+        self._rejections = db[REJECTIONS]
+        self._locks = locks
+        self._next: dict[str, int] = {}  # next sequence to try per series (a hint only)
+
+    async def accept(
+        self, key: str, submission: ComplaintSubmission, *, source: str, now: datetime
+    ) -> tuple[Accepted, bool]:
+        document = {
+            "_id": key,
+            "site": submission.site,
+            "source": source,
+            "external_ref": submission.external_ref,
+            "status": "accepted",
+            "accepted_at": now,
+            "received_at": submission.received_at,
+            "customer_id": submission.customer.id,
+            "submission": submission.model_dump(mode="json"),
+        }
+        try:
+            await self._complaints.insert_one(document)
+        except DuplicateKeyError:
+            existing = await self._complaints.find_one({"_id": key})
+            assert existing is not None
+            return _accepted(existing), False
+        return _accepted(document), True
+
+    async def get(self, key: str) -> Accepted | None:
+        document = await self._complaints.find_one({"_id": key})
+        return _accepted(document) if document else None
+
+    async def claim_number(self, series: NumberSeries, key: str, *, now: datetime) -> int:
+        # Lookups by `_id` (FerretDB scans for any other filter). The held marker is written
+        # before the claim, as an intent; a marker without a number means a crash came
+        # between the two, and only then are the claims searched for this key.
+        held_id = f"{series.counter_id}|{key}"
+        async with self._locks.hold(CLAIMS, series.counter_id):
+            held = await self._held.find_one({"_id": held_id})
+            if held is not None and held.get("seq") is not None:
+                return int(held["seq"])
+            if held is None:
+                await insert_once(self._held, {"_id": held_id, "seq": None})
+            else:
+                earlier = await self._claims.find_one({"series": series.counter_id, "key": key})
+                if earlier is not None:
+                    await self._held.update_one({"_id": held_id}, {"$set": {"seq": earlier["seq"]}})
+                    return int(earlier["seq"])
+            void = await self._voids.find_one({"series": series.counter_id})
+            if void is not None and await self._take_over(void, key, now):
+                seq = int(void["seq"])
+            else:
+                seq = await self._insert_claim(series, key, now)
+            await self._held.update_one({"_id": held_id}, {"$set": {"seq": seq}})
+            return seq
+
+    async def _insert_claim(self, series: NumberSeries, key: str, now: datetime) -> int:
+        seq = self._next.get(series.counter_id) or await self._after_last(series)
+        while True:
+            try:
+                await self._claims.insert_one(
+                    {
+                        "_id": _claim_id(series, seq),
+                        "series": series.counter_id,
+                        "seq": seq,
+                        "key": key,
+                        "at": now,
+                        "done": False,
+                    }
+                )
+            except DuplicateKeyError:
+                seq += 1  # another process took it
+                continue
+            self._next[series.counter_id] = seq + 1
+            return seq
+
+    async def _after_last(self, series: NumberSeries) -> int:
+        last = await self._claims.find_one(
+            {"series": series.counter_id}, sort=[("seq", DESCENDING)]
+        )
+        return int(last["seq"]) + 1 if last else 1
+
+    async def _take_over(self, void: dict[str, Any], key: str, now: datetime) -> bool:
+        # Deleting the void marker is exclusive: only one claimer takes the number.
+        removed = await self._voids.delete_one({"_id": void["_id"]})
+        if removed.deleted_count != 1:
+            return False
+        await self._claims.update_one(
+            {"_id": void["_id"]}, {"$set": {"key": key, "at": now, "done": False}}
+        )
+        return True
+
+    async def complete(
+        self, key: str, registered: ComplaintRegistered, events: Sequence[Envelope[BaseModel]]
+    ) -> bool:
+        c = registered.classification
+        update = merge(
+            {
+                "$set": {
+                    "status": "registered",
+                    "number": registered.number,
+                    "sequence": registered.sequence,
+                    "registered_at": registered.registered_at,
+                    "nature": c.nature,
+                    "kind": c.kind,
+                    "category": c.category,
+                    "severity": c.severity,
+                    "owner_department": c.owner_department,
+                    "registration": registered.model_dump(mode="json", exclude={"complaint"}),
+                }
+            },
+            outbox_update(events),
+        )
+        async with self._locks.hold(COMPLAINTS, key):
+            current = await self._complaints.find_one({"_id": key}, {"status": 1})
+            if current is None or current["status"] != "accepted":
+                return False
+            await self._complaints.update_one({"_id": key}, update)
+        return True
+
+    async def release_claim(self, series: NumberSeries, seq: int, key: str) -> None:
+        """The complaint carries the number now: the claim is settled."""
+        await self._claims.update_one({"_id": _claim_id(series, seq)}, {"$set": {"done": True}})
+
+    async def return_number(self, series: NumberSeries, seq: int, key: str) -> None:
+        """Hand back a number no complaint will carry: the next claim takes it over."""
+        async with self._locks.hold(CLAIMS, series.counter_id):
+            claim = await self._claims.find_one({"_id": _claim_id(series, seq)})
+            if claim is None or claim.get("key") != key:
+                return
+            await self._claims.update_one({"_id": claim["_id"]}, {"$set": {"key": None}})
+            await self._held.delete_one({"_id": f"{series.counter_id}|{key}"})
+            await insert_once(
+                self._voids, {"_id": claim["_id"], "series": series.counter_id, "seq": seq}
+            )
+
+    async def stale_claims(self, older_than: datetime) -> list[tuple[str, int, str]]:
+        cursor = self._claims.find(
+            {"done": False, "at": {"$lte": older_than}, "key": {"$ne": None}}
+        ).limit(1000)
+        return [(d["series"], int(d["seq"]), d["key"]) async for d in cursor]
+
+    async def unnumbered(self, older_than: datetime) -> list[str]:
+        cursor = self._complaints.find(
+            {"status": "accepted", "accepted_at": {"$lte": older_than}}, {"_id": 1}
+        ).limit(1000)
+        return [d["_id"] async for d in cursor]
+
+    async def by_number(self, sites: Sequence[str], number: str) -> dict[str, Any] | None:
+        return await self._complaints.find_one(
+            {"site": {"$in": list(sites)}, "number": number}, {"outbox": 0}
+        )
+
+    async def search(self, query: ComplaintFilter) -> list[dict[str, Any]]:
+        conditions: dict[str, Any] = {"site": {"$in": list(query.sites)}, "status": "registered"}
+        for name in ("customer_id", "nature", "category", "owner_department"):
+            value = getattr(query, name)
+            if value is not None:
+                conditions[name] = value
+        received: dict[str, Any] = {}
+        if query.received_from:
+            received["$gte"] = query.received_from
+        if query.received_to:
+            received["$lt"] = query.received_to
+        if received:
+            conditions["received_at"] = received
+        cursor = (
+            self._complaints.find(conditions, {"outbox": 0})
+            .sort([("registered_at", DESCENDING), ("_id", ASCENDING)])
+            .skip(query.skip)
+            .limit(query.limit)
+        )
+        return await cursor.to_list()
+
+    async def record_rejection(
+        self, document: dict[str, Any], events: Sequence[Envelope[BaseModel]]
+    ) -> None:
+        update = merge(
+            {"$set": {k: v for k, v in document.items() if k != "_id"}}, outbox_update(events)
+        )
+        await self._rejections.update_one({"_id": document["_id"]}, update, upsert=True)

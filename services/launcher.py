@@ -1,0 +1,206 @@
+"""`qloop up`: the four services as child processes, demo data, and where to look.
+
+It expects QLOOP_AMQP_URL and QLOOP_MONGODB_URL (as `qloop infra up` prints them).
+In the foreground it stops the services on Ctrl-C; with --detach it leaves them
+running and writes their pids to state/pids/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / "state"
+PORTS = {"intake": 8081, "workflow": 8082, "survey": 8083, "reporting": 8084}
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as reply:
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _wait_ready(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    waiting = dict(PORTS)
+    while waiting:
+        for name, port in list(waiting.items()):
+            process = processes.get(name)
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with {process.returncode}; see state/logs/{name}.log"
+                )
+            if _ready(port):
+                del waiting[name]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not ready after {timeout}s: {', '.join(waiting)}")
+        time.sleep(0.2)
+
+
+def _post(url: str, body: object | None = None, headers: dict[str, str] | None = None) -> object:
+    data = json.dumps(body).encode() if body is not None else b""
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={"content-type": "application/json", **(headers or {})},
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.loads(reply.read() or b"null")
+
+
+DEMO_COMPLAINTS = [
+    ("sz", "email", "Acme Auto Parts", "外壳断裂，要求索赔 / cracked housings, claim", 120),
+    ("sz", "phone", "Delta Motors", "物流延误 logistics late, parts arrived 2 days late", 0),
+    ("nb", "online_form", "Northwind Trading", "包装破损 carton damaged in transit", 12),
+    ("demo", "visit", "Contoso Builders", "defect rate rising on lot L2026-10", 40),
+]
+
+
+def _demo_complaint(
+    site: str, channel: str, customer: str, text: str, defects: int, index: int
+) -> dict[str, object]:
+    return {
+        "site": site,
+        "channel": channel,
+        "customer": {"id": f"C-{100 + index}", "name": customer},
+        "contact": {"name": "Demo Contact", "email": f"contact{index}@example.com"},
+        "products": [{"model": "BX-200", "quantity": 10000, "lot_numbers": ["L2026-10"]}],
+        "description": text,
+        "defect_quantity": defects,
+        "external_ref": f"DEMO-{site}-{index}",
+        "received_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def demo_keys() -> tuple[Path, str]:
+    """A local admin key for every site (state/ only; never for production)."""
+    from services.common.auth import hash_key, new_key
+
+    path, plain_path = STATE / "api-keys.yaml", STATE / "demo-api-key.txt"
+    if not path.exists() or not plain_path.exists():
+        plain = new_key()
+        path.write_text(
+            "keys:\n"
+            f"  - {{name: demo-admin, sha256: {hash_key(plain)}, sites: ['*'], roles: [admin]}}\n",
+            encoding="utf-8",
+        )
+        plain_path.write_text(plain, encoding="utf-8")
+        os.chmod(plain_path, 0o600)
+    return path, plain_path.read_text(encoding="utf-8").strip()
+
+
+def _secret(name: str) -> str:
+    path = STATE / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        os.chmod(path, 0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def load_demo(api_key: str) -> list[str]:
+    """Demo data through the public APIs; returns lines to print."""
+    lines = []
+    intake = f"http://127.0.0.1:{PORTS['intake']}"
+    for index, row in enumerate(DEMO_COMPLAINTS):
+        reply = _post(
+            f"{intake}/complaints", _demo_complaint(*row, index), headers={"X-API-Key": api_key}
+        )
+        assert isinstance(reply, dict)
+        c = reply["classification"]
+        lines.append(
+            f"complaint {reply['number']}: {c['nature']}/{c['kind']}/"
+            f"{c['category']} -> {c['owner_department']}"
+        )
+    return lines
+
+
+def run_system(*, demo: bool, detach: bool) -> int:
+    missing = [v for v in ("QLOOP_AMQP_URL", "QLOOP_MONGODB_URL") if not os.environ.get(v)]
+    if missing:
+        print(f'qloop up: set {" and ".join(missing)} (eval "$(qloop infra up)")', file=sys.stderr)
+        return 2
+    logs = STATE / "logs"
+    pids = STATE / "pids"
+    logs.mkdir(parents=True, exist_ok=True)
+    pids.mkdir(parents=True, exist_ok=True)
+    keys_file, api_key = demo_keys()
+    env = {
+        **os.environ,
+        "QLOOP_API_KEYS_FILE": str(keys_file),
+        "QLOOP_SURVEY_LINK_SECRET": os.environ.get("QLOOP_SURVEY_LINK_SECRET")
+        or _secret("survey-link-secret"),
+    }
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    for name, port in PORTS.items():
+        if _ready(port):
+            print(f"{name}: already running on port {port}", file=sys.stderr)
+            continue
+        log = (logs / f"{name}.log").open("ab")
+        processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "run", name, "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=detach,
+        )
+        (pids / f"{name}.pid").write_text(str(processes[name].pid))
+    try:
+        _wait_ready(processes)
+        lines = load_demo(api_key) if demo else []
+    except Exception as exc:
+        print(f"qloop up: {exc}", file=sys.stderr)
+        _stop(processes)
+        return 1
+    print("qloop is running:")
+    for name, port in PORTS.items():
+        print(f"  {name:<10} http://127.0.0.1:{port}/docs   metrics: /metrics   health: /readyz")
+    print("  rabbitmq   http://127.0.0.1:15672/ (guest/guest)")
+    print(f"  logs       {logs}/")
+    print(f"  API key    {api_key}   (header X-API-Key; stored in state/demo-api-key.txt)")
+    for line in lines:
+        print(f"  demo: {line}")
+    if detach:
+        print("stop with: qloop down  (or kill the pids in state/pids/)")
+        return 0
+    print("Ctrl-C stops the services.")
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    _stop(processes)
+    return 0
+
+
+def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def stop_detached() -> int:
+    pids = ROOT / "state" / "pids"
+    for path in sorted(pids.glob("*.pid")) if pids.exists() else []:
+        try:
+            os.kill(int(path.read_text()), signal.SIGTERM)
+            print(f"stopped {path.stem}")
+        except (ProcessLookupError, ValueError):
+            pass
+        path.unlink()
+    return 0

@@ -1,0 +1,77 @@
+"""The projector: each consumed event is kept in the event store and folded into the
+read-model entities it touches; their change of contribution is added to the buckets.
+Idempotent and order-independent (see store.py for how each effect happens once)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from services.common.contracts.envelope import Envelope
+from services.common.messaging.consumer import Handler, Outcome
+from services.common.storage.locks import DocumentLocks
+from services.reporting.domain import projection
+from services.reporting.domain.buckets import difference
+from services.reporting.domain.policy import Policy
+from services.reporting.store import ENTITIES, EntityRecord, ReadModelStore
+
+
+class Projector:
+    def __init__(
+        self,
+        *,
+        store: ReadModelStore,
+        locks: DocumentLocks,
+        sites: projection.Sites,
+        policy: Policy,
+    ) -> None:
+        self.store, self.sites, self.policy = store, sites, policy
+        self._locks = locks
+
+    async def project(self, envelope: Envelope[BaseModel]) -> Outcome:
+        new = await self.store.record_event(envelope)
+        for target in projection.targets(envelope):
+            await self._apply(target, envelope)
+        return "stored" if new else "duplicate"
+
+    async def _apply(self, target: projection.Target, envelope: Envelope[BaseModel]) -> None:
+        event_id = str(envelope.id)
+        async with self._locks.hold(ENTITIES, target.id):
+            record = await self.store.entity(target.id)
+            if record is not None:
+                await self._settle(record)  # finish what a crash may have interrupted
+                if event_id in record.applied:
+                    return
+            version = record.version if record else 0
+            state = projection.fold(target, record.state if record else None, envelope)
+            folded = EntityRecord(
+                id=target.id,
+                kind=target.kind,
+                state=state,
+                version=version + 1,
+                applied=[*(record.applied if record else []), event_id],
+                contributed=record.contributed if record else {},
+            )
+            listing = projection.listing(target.kind, state, self.sites)
+            folded.month = listing.get("month")
+            await self.store.save_entity(folded, listing=listing, previous=record)
+            await self._settle(folded)
+
+    async def _settle(self, record: EntityRecord) -> None:
+        wanted = projection.contributions(record.kind, record.state, self.sites, self.policy)
+        changes = difference(wanted, record.contributed)
+        if not changes:
+            return
+        token = f"{record.id}@{record.version}"
+        for key, delta in sorted(changes.items()):
+            await self.store.add_to_bucket(key, delta, token)
+        await self.store.record_contribution(record.id, wanted)
+        record.contributed = wanted
+        for key in sorted(changes):
+            await self.store.forget_token(key, token)
+
+
+def projecting(projector: Projector) -> Handler:
+    async def handle(envelope: Envelope[BaseModel]) -> Outcome:
+        return await projector.project(envelope)
+
+    return handle

@@ -1,0 +1,207 @@
+"""The workflow's HTTP API: thin translations to the use cases in handlers.py.
+
+Keys need `read` to read and `act` to send commands; the workflow roles a caller holds
+(quality, complaint_owner, ...) are the other roles of its key. Refusals answer 403 (role),
+409 (wrong stage, guard, conflict, closed) or 422 (fields, consent), with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.common.auth import ApiKey, ensure_site, require
+from services.common.contracts.complaint import MAX_QUANTITY, Quantity
+from services.common.http import guarded_router
+from services.common.runtime import context_of
+from services.workflow import commands
+from services.workflow.domain import eight_d
+from services.workflow.domain.case import Case
+from services.workflow.domain.commands import (
+    CustomerConsent,
+    ExecuteTransition,
+    ExtendDeadline,
+    RecordDisposition,
+    RecordFields,
+    Refused,
+)
+from services.workflow.domain.history import first_broken
+from services.workflow.handlers import CaseService, Decide, view
+from services.workflow.rendering import eight_d_html
+from services.workflow.store import CaseQuery
+
+router = guarded_router(tags=["cases"])
+STATUS = {
+    "not_allowed": 403,
+    "not_found": 404,
+    "missing_fields": 422,
+    "invalid_fields": 422,
+    "consent_required": 422,
+}
+
+
+def service_of(request: Request) -> CaseService:
+    service: CaseService = context_of(request).state["cases"]
+    return service
+
+
+Service = Annotated[CaseService, Depends(service_of)]
+Reader = Annotated[ApiKey, Depends(require("read"))]
+Actor = Annotated[ApiKey, Depends(require("act"))]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommandBody(_Body):
+    action: str | None = Field(default=None, description="A transition; None: fields only.")
+    fields: dict[str, Any] = {}
+    reason: str | None = Field(default=None, max_length=2000)
+    expected_version: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+
+
+class ConsentBody(_Body):
+    given_by: str = Field(min_length=1)
+    given_at: AwareDatetime
+    channel: str = Field(min_length=1)
+    reference: str | None = None
+
+
+class ExtensionBody(_Body):
+    new_due: AwareDatetime
+    consent: ConsentBody | None = None
+    reason: str | None = None
+
+
+class DispositionBody(_Body):
+    disposition: Literal["rework", "concession", "scrap"]
+    quantity: Quantity
+    reinspection: Literal["ok", "ng"] | None = None
+    claimed_amount: float | None = Field(default=None, ge=0)
+    agreed_compensation: float | None = Field(default=None, ge=0)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    note: str | None = None
+
+
+async def _case(service: CaseService, key: ApiKey, case_id: str) -> Case:
+    case = await service.store.get(case_id)
+    if case is None or not key.may_access(case.site):
+        raise HTTPException(404, f"no case {case_id!r} at a site this key may read")
+    return case
+
+
+async def _run(
+    service: CaseService,
+    key: ApiKey,
+    case_id: str,
+    decide: Decide,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    case = await _case(service, key, case_id)
+    ensure_site(key, case.site)
+    try:
+        saved, _ = await service.run(case_id, decide, expected_version=expected_version)
+    except Refused as refusal:
+        raise HTTPException(
+            STATUS.get(refusal.code, 409),
+            {"code": refusal.code, "reason": refusal.reason, "fields": refusal.fields},
+        ) from None
+    return view(saved, service.clock.now())
+
+
+def _roles(key: ApiKey) -> tuple[str, ...]:
+    return tuple(r for r in key.roles if r not in ("read", "act"))
+
+
+@router.get("/cases/{case_id}", summary="One case")
+async def get_case(case_id: str, service: Service, key: Reader) -> dict[str, Any]:
+    return view(await _case(service, key, case_id), service.clock.now())
+
+
+@router.get("/cases", summary="Cases, newest first")
+async def list_cases(
+    service: Service,
+    key: Reader,
+    site: str | None = None,
+    stage: str | None = None,
+    overdue: bool = False,
+    open_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
+    if site is not None:
+        ensure_site(key, site)
+    sites = [site] if site else key.visible_sites(service.rulebook.sites)
+    now = service.clock.now()
+    query = CaseQuery(sites, stage, now if overdue else None, open_only, limit, offset)
+    cases = await service.store.search(query)
+    return {"items": [view(c, now) for c in cases], "count": len(cases), "offset": offset}
+
+
+@router.post("/cases/{case_id}/commands", summary="Run a transition, or record fields")
+async def command(case_id: str, body: CommandBody, service: Service, key: Actor) -> dict[str, Any]:
+    roles = _roles(key)
+    if body.action is None:
+        decide = commands.fields(RecordFields(case_id, body.fields, key.name, roles, body.reason))
+    else:
+        decide = commands.transition(
+            ExecuteTransition(case_id, body.action, body.fields, key.name, roles, body.reason)
+        )
+    return await _run(service, key, case_id, decide, body.expected_version)
+
+
+@router.post("/cases/{case_id}/extensions", summary="Extend the current stage's deadline")
+async def extend(case_id: str, body: ExtensionBody, service: Service, key: Actor) -> dict[str, Any]:
+    consent = CustomerConsent(**body.consent.model_dump()) if body.consent else None
+    command = ExtendDeadline(case_id, body.new_due, consent, key.name, _roles(key), body.reason)
+    return await _run(service, key, case_id, commands.extension(command))
+
+
+@router.post("/cases/{case_id}/dispositions", summary="Record returned goods / claim handling")
+async def dispose(
+    case_id: str, body: DispositionBody, service: Service, key: Actor
+) -> dict[str, Any]:
+    values = body.model_dump()
+    command = RecordDisposition(
+        case_id,
+        values.pop("disposition"),
+        values.pop("quantity"),
+        key.name,
+        _roles(key),
+        **values,
+    )
+    return await _run(service, key, case_id, commands.disposition(command))
+
+
+@router.get("/cases/{case_id}/history", summary="Who did what, when, why; hash-chained")
+async def history(case_id: str, service: Service, key: Reader) -> dict[str, Any]:
+    case = await _case(service, key, case_id)
+    broken = first_broken(case.history)
+    return {
+        "case_id": case.id,
+        "entries": [h.model_dump() for h in case.history],
+        "chain_intact": broken is None,
+        "first_broken": broken,
+    }
+
+
+@router.get("/cases/{case_id}/8d", summary="The 8D report (HTML, or JSON)", response_model=None)
+async def report_8d(
+    case_id: str,
+    service: Service,
+    key: Reader,
+    format: Literal["html", "json"] | None = None,
+    lang: str | None = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    case = await _case(service, key, case_id)
+    rules = service.rulebook.for_site(case.site)
+    report = eight_d.report(case, rules, lang or "")
+    wants_json = format == "json" or (format is None and "application/json" in (accept or ""))
+    if wants_json:
+        return JSONResponse(report)
+    return HTMLResponse(eight_d_html(report))

@@ -1,0 +1,149 @@
+"""The case: one complaint (or one survey action) on its way through the site's procedure.
+
+Times are aware UTC datetimes truncated to milliseconds (what the database keeps), so a case
+read back equals the case written. History entries hold JSON values only, so their hash
+chain verifies after any round trip.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def instant(moment: datetime) -> datetime:
+    """`moment` in UTC at millisecond precision (BSON dates keep milliseconds)."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+class StageVisit(Model):
+    stage: str
+    seq: int
+    entered_at: datetime
+    due: datetime | None = None
+    left_at: datetime | None = None
+    on_time: bool | None = None
+
+
+class Extension(Model):
+    stage: str
+    visit: int
+    previous_due: datetime
+    new_due: datetime
+    consent_by: str
+    consent_at: datetime
+    consent_channel: str
+    consent_reference: str | None = None
+    requested_by: str
+    reason: str | None = None
+    at: datetime
+
+
+class Verification(Model):
+    stage: str
+    result: str
+    ng_reason: str | None = None
+    by: str
+    at: datetime
+
+
+class Rejection(Model):
+    """A send-back for re-analysis (the review loop)."""
+
+    stage: str
+    back_to: str
+    round: int
+    reason: str | None
+    by: str
+    at: datetime
+
+
+class Disposition(Model):
+    """Returned goods and claims: what happens to the parts and the money."""
+
+    disposition: Literal["rework", "concession", "scrap"]
+    quantity: int = Field(ge=0)
+    reinspection: Literal["ok", "ng"] | None = None
+    claimed_amount: float | None = Field(default=None, ge=0)
+    agreed_compensation: float | None = Field(default=None, ge=0)
+    currency: str | None = None
+    note: str | None = None
+    by: str
+    at: datetime
+
+
+class HistoryEntry(Model):
+    seq: int
+    at: str
+    actor: str
+    roles: list[str]
+    what: str
+    action: str | None = None
+    from_stage: str | None = None
+    to_stage: str | None = None
+    changes: dict[str, Any] = {}
+    reason: str | None = None
+    rules_version: str
+    prev_hash: str
+    hash: str
+
+
+class Case(Model):
+    id: str
+    site: str
+    origin: Literal["complaint", "survey_action"]
+    reference: str  # the complaint number, or the survey action's reference
+    customer_id: str | None = None
+    customer_name: str | None = None
+    owner_department: str
+    copy_to: list[str] = []
+    classification: dict[str, Any] | None = None  # as registered, with its rules_version
+    complaint: dict[str, Any] | None = None  # the submission, for the 8D's D0/D2
+    source_facts: dict[str, Any] = {}  # e.g. the survey trigger behind a corrective action
+    stage: str
+    stage_seq: int = 1
+    terminal: bool = False
+    due: datetime | None = None  # the current stage's due time
+    case_due: datetime | None = None  # a due time for the whole case (survey actions)
+    customer_deadline: datetime | None = None
+    event_times: dict[str, datetime] = {}
+    visits: list[StageVisit] = []
+    fields: dict[str, Any] = {}
+    extensions: list[Extension] = []
+    review_rounds: int = 0
+    rejections: list[Rejection] = []
+    verifications: list[Verification] = []
+    dispositions: list[Disposition] = []
+    recurrence_key: str | None = None
+    repeat: bool = False
+    repeat_of: str | None = None
+    repeats: list[str] = []
+    outcome: str | None = None
+    nonconformity: bool | None = None
+    on_time: bool | None = None
+    opened_at: datetime
+    closed_at: datetime | None = None
+    reopen_count: int = 0
+    rules_version: str
+    history: list[HistoryEntry] = []
+    version: int = 0
+
+    @property
+    def deadline_token(self) -> str:
+        """Changes whenever the current stage's due time may change (new visit, extension):
+        scheduled deadlines carrying an older token no longer apply."""
+        return f"s{self.stage_seq}.e{len(self.extensions)}"
+
+    @property
+    def complaint_number(self) -> str:
+        return self.reference
+
+    def overdue(self, now: datetime) -> bool:
+        return not self.terminal and self.due is not None and self.due < now

@@ -1,0 +1,137 @@
+"""Scheduled deadlines: what to fire when, and what each firing announces.
+
+Entering a stage gives it a due time (stages.enter). `plan` turns a case into deadline
+records: `approaching` at the earliest `near` lead, `missed` at the due time, and one
+`escalation` per escalation rule (`near`: lead before; `missed`: `after` past the due
+time, again every `repeat_every`). A record carries the case's deadline token; when the
+case moves on or gets an extension the token changes and older records no longer apply.
+A case-wide due (survey actions) uses the token `case` and applies while the case is open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from services.common.contracts.cases import (
+    CaseDeadlineApproaching,
+    CaseDeadlineMissed,
+    CaseEscalated,
+)
+from services.common.contracts.envelope import Contract
+from services.common.rules import Duration, SiteRules, due_time
+from services.common.rules.schema_complaints import EscalationRule
+from services.workflow.domain.case import Case
+from services.workflow.domain.people import recipients
+
+Kind = Literal["approaching", "missed", "escalation"]
+CASE_SCOPE = "case"
+
+
+@dataclass(frozen=True)
+class Deadline:
+    case_id: str
+    site: str
+    stage: str
+    token: str
+    kind: Kind
+    fire_at: datetime
+    due: datetime
+    rule: str | None = None
+    occurrence: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"{self.case_id}|{self.token}|{self.kind}|{self.rule or '-'}|{self.occurrence}"
+
+
+def plan(case: Case, rules: SiteRules) -> list[Deadline]:
+    """Every deadline record the case needs now (none once it is closed)."""
+    if case.terminal:
+        return []
+    planned = []
+    if case.due is not None:
+        entered = case.visits[-1].entered_at
+        planned += _around(case, rules, case.stage, case.deadline_token, case.due, entered)
+    if case.case_due is not None:
+        planned += _around(case, rules, CASE_SCOPE, CASE_SCOPE, case.case_due, case.opened_at)
+    return planned
+
+
+def _around(
+    case: Case, rules: SiteRules, stage: str, token: str, due: datetime, since: datetime
+) -> list[Deadline]:
+    base = Deadline(case.id, case.site, stage, token, "missed", due, due)
+    out = [base]
+    escalations = rules.escalation if stage == CASE_SCOPE else rules.escalations_for(stage)
+    near = [e for e in escalations if e.event == "near"]
+    if near and due > since:
+        # Inside the lead window already at entry: announce at once, not in the past.
+        first = min(_before(e, due) for e in near)
+        out.append(replace(base, kind="approaching", fire_at=max(first, since)))
+    for rule in escalations:
+        at = _before(rule, due) if rule.event == "near" else _after(rules, rule.after, due)
+        if rule.event == "near" and due <= since:
+            continue
+        out.append(replace(base, kind="escalation", fire_at=max(at, since), rule=rule.id))
+    return out
+
+
+def _before(rule: EscalationRule, due: datetime) -> datetime:
+    lead = rule.lead
+    assert lead is not None
+    return due - (lead.elapsed or timedelta(days=lead.amount))
+
+
+def _after(rules: SiteRules, after: Duration | None, moment: datetime) -> datetime:
+    return moment if after is None or after.amount == 0 else due_time(rules, moment, after)
+
+
+def applies(deadline: Deadline, case: Case | None) -> bool:
+    """Whether a scheduled record still concerns the case as it is now."""
+    if case is None or case.terminal:
+        return False
+    if deadline.token == CASE_SCOPE:
+        return case.case_due == deadline.due
+    return deadline.token == case.deadline_token
+
+
+def fire(
+    deadline: Deadline, case: Case, rules: SiteRules, now: datetime
+) -> tuple[list[Contract], Deadline | None]:
+    """The facts a due record announces, and its next repetition (if the rule repeats)."""
+    common = {
+        "case_id": case.id,
+        "complaint_number": case.complaint_number,
+        "stage": deadline.stage,
+        "due": deadline.due,
+        "owner_department": case.owner_department,
+    }
+    if deadline.kind == "approaching":
+        return [CaseDeadlineApproaching(**common, noticed_at=now)], None
+    if deadline.kind == "missed":
+        return [CaseDeadlineMissed(**common, noticed_at=now)], None
+    rule = next((e for e in rules.escalation if e.id == deadline.rule), None)
+    if rule is None:  # the rule file no longer has it
+        return [], None
+    fact = CaseEscalated(
+        case_id=case.id,
+        complaint_number=case.complaint_number,
+        stage=deadline.stage,
+        reason=f"deadline_{'approaching' if rule.event == 'near' else 'missed'}",
+        rule=rule.id,
+        notify=tuple(rule.notify),
+        departments=recipients(rules, case, rule.notify),
+        occurrence=deadline.occurrence,
+        due=deadline.due,
+        escalated_at=now,
+    )
+    return [fact], _next(deadline, rule, rules)
+
+
+def _next(deadline: Deadline, rule: EscalationRule, rules: SiteRules) -> Deadline | None:
+    if rule.event != "missed" or rule.repeat_every is None:
+        return None
+    at = due_time(rules, deadline.fire_at, rule.repeat_every)
+    return replace(deadline, fire_at=at, occurrence=deadline.occurrence + 1)

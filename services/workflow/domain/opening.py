@@ -1,0 +1,157 @@
+"""Opening a case: for a registered complaint, or for a corrective action a survey raised."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.common.contracts.cases import CaseEscalated, CaseOpened
+from services.common.contracts.complaints import ComplaintRegistered
+from services.common.rules import SiteRules
+from services.workflow.domain import history, recurrence, stages
+from services.workflow.domain.case import Case, instant
+from services.workflow.domain.commands import CorrectiveActionRequest
+from services.workflow.domain.decisions import Decision
+from services.workflow.domain.people import recipients
+
+SYSTEM = "system:workflow"
+
+
+def case_id(site: str, number: str) -> str:
+    return f"{site}:{number}"
+
+
+def action_case_id(site: str, action_id: str) -> str:
+    return f"{site}:action:{action_id}"
+
+
+def open_for_complaint(
+    registered: ComplaintRegistered,
+    rules: SiteRules,
+    now: datetime,
+    *,
+    earlier: list[Case] | None = None,
+) -> Decision:
+    """The case of a registered complaint; `earlier` are the closed cases it repeats
+    (most recent first), found with `recurrence.key_of` in the rules' window."""
+    now = instant(now)
+    complaint = registered.complaint
+    classification = registered.classification.model_dump(mode="json")
+    case = Case(
+        id=case_id(complaint.site, registered.number),
+        site=complaint.site,
+        origin="complaint",
+        reference=registered.number,
+        customer_id=complaint.customer.id,
+        customer_name=complaint.customer.name,
+        owner_department=registered.classification.owner_department,
+        copy_to=list(registered.classification.copy_to),
+        classification={**classification, "rules_version": registered.rules_version},
+        complaint=complaint.model_dump(mode="json", exclude={"contact"}),
+        stage=rules.workflow.initial,
+        customer_deadline=_ms(complaint.customer_deadline),
+        event_times={
+            "received": instant(complaint.received_at),
+            "registered": instant(registered.registered_at),
+        },
+        recurrence_key=recurrence.key_of(rules, registered),
+        opened_at=now,
+        rules_version=rules.rules_version,
+    )
+    if earlier:
+        case.repeat, case.repeat_of = True, earlier[0].id
+    return _opened(case, rules, now, earlier or [])
+
+
+def open_for_action(
+    request: CorrectiveActionRequest, site: str, rules: SiteRules, now: datetime
+) -> Decision:
+    """A corrective-action case with its owner and due date, on the site's procedure."""
+    now = instant(now)
+    owner = request.owner_department or rules.routing.default_owner
+    due = _ms(request.due)
+    action = {"what": request.what, "owner": owner, "due": due.isoformat() if due else ""}
+    case = Case(
+        id=action_case_id(site, request.action_id),
+        site=site,
+        origin="survey_action",
+        reference=f"ACTION-{request.action_id}",
+        customer_id=request.customer_id,
+        customer_name=request.customer_name,
+        owner_department=owner,
+        source_facts={"trigger": request.trigger, "why": request.why, **request.facts},
+        stage=rules.workflow.initial,
+        case_due=due,
+        fields=_action_field(rules, action) if due else {},
+        opened_at=now,
+        rules_version=rules.rules_version,
+    )
+    return _opened(case, rules, now, [])
+
+
+def _action_field(rules: SiteRules, action: dict[str, str]) -> dict[str, object]:
+    names = [f.id for f in rules.workflow.fields if f.type.value == "actions"]
+    return {names[0]: [action]} if names else {}
+
+
+def _opened(case: Case, rules: SiteRules, now: datetime, earlier: list[Case]) -> Decision:
+    stages.enter(rules, case, case.stage, now)
+    history.record(
+        case,
+        at=now,
+        actor=SYSTEM,
+        roles=[],
+        what="opened",
+        to_stage=case.stage,
+        changes={"repeat_of": case.repeat_of} if case.repeat else {},
+        reason=f"{case.origin} {case.reference}",
+        rules_version=rules.rules_version,
+    )
+    decision = Decision(case, [_opened_fact(case, now)])
+    escalation = _repeat_escalation(case, rules, now, earlier)
+    if escalation is not None:
+        decision.facts.append(escalation)
+    return decision
+
+
+def _opened_fact(case: Case, now: datetime) -> CaseOpened:
+    classification = case.classification or {}
+    return CaseOpened(
+        case_id=case.id,
+        complaint_number=case.complaint_number,
+        origin=case.origin,
+        customer_id=case.customer_id,
+        customer_name=case.customer_name,
+        nature=classification.get("nature"),
+        category=classification.get("category"),
+        severity=classification.get("severity"),
+        owner_department=case.owner_department,
+        stage=case.stage,
+        due=case.due,
+        repeat=case.repeat,
+        repeat_of=case.repeat_of,
+        opened_at=now,
+        rules_version=case.rules_version,
+    )
+
+
+def _repeat_escalation(
+    case: Case, rules: SiteRules, now: datetime, earlier: list[Case]
+) -> CaseEscalated | None:
+    policy = rules.workflow.recurrence
+    if policy is None or not recurrence.escalates(policy, len(earlier)):
+        return None
+    return CaseEscalated(
+        case_id=case.id,
+        complaint_number=case.complaint_number,
+        stage=case.stage,
+        reason="recurrence",
+        rule=f"recurrence:{policy.action}",
+        notify=tuple(policy.notify),
+        departments=recipients(rules, case, policy.notify),
+        occurrence=len(earlier),
+        escalated_at=now,
+    )
+
+
+def _ms(moment: datetime | None) -> datetime | None:
+    return instant(moment) if moment is not None else None

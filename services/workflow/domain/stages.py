@@ -1,0 +1,46 @@
+"""Entering and leaving stages: visits, event times, the new stage's due time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.common.rules import Classification, SiteRules, stage_deadlines
+from services.workflow.domain.case import Case, StageVisit
+
+
+def classification_of(case: Case) -> Classification | None:
+    if case.classification is None:
+        return None
+    return Classification.model_validate(case.classification)
+
+
+def stage_due(rules: SiteRules, case: Case, stage: str) -> datetime | None:
+    """The stage's due time under the first deadline rule matching the classification."""
+    classification = classification_of(case)
+    if classification is None:
+        return None
+    due = stage_deadlines(
+        rules, classification, case.event_times, customer_deadline=case.customer_deadline
+    ).get(stage)
+    return due
+
+
+def enter(rules: SiteRules, case: Case, stage: str, now: datetime) -> None:
+    """Leave the current stage (recording whether it met its deadline) and enter `stage`."""
+    if case.visits:
+        left = case.visits[-1]
+        left.left_at = now
+        left.on_time = None if left.due is None else now <= left.due
+        case.event_times[f"{case.stage}.completed"] = now
+    case.stage = stage
+    case.stage_seq = len(case.visits) + 1
+    case.event_times[f"{stage}.entered"] = now
+    case.terminal = rules.stage(stage).terminal
+    case.due = None if case.terminal else stage_due(rules, case, stage)
+    case.visits.append(StageVisit(stage=stage, seq=case.stage_seq, entered_at=now, due=case.due))
+
+
+def on_time(case: Case) -> bool | None:
+    """Every stage deadline the case had was met; None when it had none."""
+    judged = [v.on_time for v in case.visits if v.on_time is not None]
+    return all(judged) if judged else None

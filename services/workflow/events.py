@@ -1,0 +1,92 @@
+"""The workflow's broker entries: registered complaints, survey actions, case commands.
+Refusals become dead letters with the reason; everything else is idempotent by event id."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from services.common.contracts.cases import CaseCommand
+from services.common.contracts.complaints import ComplaintRegistered
+from services.common.contracts.envelope import Envelope
+from services.common.contracts.surveys import SurveyActionRequired
+from services.common.messaging.consumer import Handler, Outcome, Rejected
+from services.common.messaging.topology import QueueSpec
+from services.common.rulebook import UnknownSite
+from services.workflow.commands import command_from_message
+from services.workflow.domain.commands import CorrectiveActionRequest, Refused
+from services.workflow.handlers import CaseService
+
+COMPLAINTS = QueueSpec("workflow.complaints", ("*.complaint.registered",))
+SURVEY_ACTIONS = QueueSpec("workflow.survey_actions", ("*.survey.action_required",))
+COMMANDS = QueueSpec("workflow.commands", ("*.case.command",))
+
+
+def on_registered(service: CaseService) -> Handler:
+    async def handle(envelope: Envelope[BaseModel]) -> Outcome:
+        registered = envelope.data
+        assert isinstance(registered, ComplaintRegistered)
+        try:
+            created = await service.open_for_complaint(
+                registered, correlation_id=envelope.correlationid, causation_id=str(envelope.id)
+            )
+        except UnknownSite as exc:
+            raise Rejected(str(exc), ["data.complaint.site"]) from None
+        return "stored" if created else "duplicate"
+
+    return handle
+
+
+def on_action_required(service: CaseService) -> Handler:
+    async def handle(envelope: Envelope[BaseModel]) -> Outcome:
+        action = envelope.data
+        assert isinstance(action, SurveyActionRequired)
+        request = CorrectiveActionRequest(
+            action_id=action.action_id,
+            what=action.what,
+            why=action.why,
+            trigger=action.trigger,
+            owner_department=action.owner_department,
+            due=action.due,
+            customer_id=action.customer_id,
+            customer_name=action.customer_name,
+            facts={
+                "campaign_id": action.campaign_id,
+                "score": action.score,
+                "threshold": action.threshold,
+            },
+        )
+        try:
+            created = await service.open_for_action(
+                request,
+                envelope.site,
+                correlation_id=envelope.correlationid,
+                causation_id=str(envelope.id),
+            )
+        except UnknownSite as exc:
+            raise Rejected(str(exc), ["site"]) from None
+        return "stored" if created else "duplicate"
+
+    return handle
+
+
+def on_command(service: CaseService) -> Handler:
+    async def handle(envelope: Envelope[BaseModel]) -> Outcome:
+        message = envelope.data
+        assert isinstance(message, CaseCommand)
+        if not message.case_id.startswith(f"{envelope.site}:"):
+            raise Rejected(
+                f"case {message.case_id} is not a case of site {envelope.site}", ["data.case_id"]
+            )
+        try:
+            _, stored = await service.run(
+                message.case_id,
+                command_from_message(message),
+                expected_version=message.expected_version,
+                event_id=str(envelope.id),
+                correlation_id=envelope.correlationid,
+            )
+        except Refused as refusal:
+            raise Rejected(f"{refusal.code}: {refusal.reason}", refusal.fields) from None
+        return "stored" if stored else "duplicate"
+
+    return handle

@@ -1,0 +1,36 @@
+"""The pipeline benchmark harness runs (a tiny run: no figures are asserted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.common.settings import ServiceSettings
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_pipeline_bench_smoke(settings: ServiceSettings, tmp_path: Path) -> None:
+    out = tmp_path / "performance.md"
+    env = {
+        **os.environ,
+        "QLOOP_AMQP_URL": settings.amqp_url,
+        "QLOOP_MONGODB_URL": settings.mongodb_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.pipeline", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = out.read_text(encoding="utf-8")
+    assert "## Pipeline" in text and "ratio to ceiling" in text and "p99 ms" in text

@@ -1,0 +1,137 @@
+"""Waiting for a fault run to settle, then scoring it against the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.support.ledger import (
+    Findings,
+    Ledger,
+    reconcile_deadline_events,
+    reconcile_intake,
+    reconcile_read_models,
+    reconcile_workflow,
+)
+from tests.support.processes import ROOT
+from tests.support.stack import Stack
+from tests.support.survey_load import reconcile_answers
+from tests.support.waiting import eventually
+
+RESULTS = Path(os.environ.get("QLOOP_FAULT_RESULTS", ROOT / "state" / "reliability.jsonl"))
+
+
+def scale(full: int, short: int, variant: str) -> int:
+    """The load of a run: `short` in CI, `full` (or QLOOP_FAULT_COMPLAINTS) otherwise."""
+    if variant == "short":
+        return short
+    return int(os.environ.get("QLOOP_FAULT_COMPLAINTS", full))
+
+
+async def drained(stack: Stack, expected: int, *, timeout: float = 600) -> None:
+    """Every registered complaint has its case, reporting stored both events, and no
+    outbox holds anything: the pipeline has nothing left in flight."""
+    client = stack.client()
+    intake = client[stack.db_name("intake")]
+    workflow = client[stack.db_name("workflow")]
+    reporting = client[stack.db_name("reporting")]
+    survey = client[stack.db_name("survey")]
+    site = stack.site
+
+    async def quiet() -> bool:
+        registered = await intake["complaints"].count_documents(
+            {"site": site, "status": "registered"}
+        )
+        cases = await workflow["cases"].count_documents({"site": site, "origin": "complaint"})
+        seen = await reporting["events"].count_documents(
+            {"site": site, "type": {"$in": ["complaint.registered", "case.opened"]}}
+        )
+        pending = 0
+        outboxes = [(intake, "complaints"), (workflow, "cases"), (workflow, "fired")]
+        outboxes += [(survey, "responses"), (survey, "invitations")]
+        for db, name in outboxes:
+            pending += await db[name].count_documents({"outbox_n": {"$gt": 0}})
+        return (
+            registered >= expected
+            and cases >= registered
+            and seen >= 2 * registered
+            and (pending == 0)
+        )
+
+    async def empty_queues() -> bool:
+        depths = await asyncio.to_thread(stack.depths)
+        return not any(n for name, n in depths.items() if not name.endswith(".dead"))
+
+    async def settled() -> bool:
+        # Stored events are not yet folded ones, and queue figures lag: all must hold
+        # across a window longer than the management API's refresh.
+        for _ in range(4):
+            if not (await quiet() and await empty_queues()):
+                return False
+            await asyncio.sleep(2.0)
+        return True
+
+    try:
+        await eventually(settled, timeout=timeout, interval=1.0)
+    except AssertionError:
+        ready = {name: p.ready() for name, p in stack.processes.items()}
+        depths = await asyncio.to_thread(stack.depths)
+        raise AssertionError(f"not drained: ready {ready}, queues {depths}") from None
+    finally:
+        await client.close()
+
+
+async def score(
+    stack: Stack,
+    ledger: Ledger,
+    scenario: str,
+    *,
+    answers: tuple[Ledger, str] | None = None,
+    **facts: Any,
+) -> Findings:
+    """Stop the services and reconcile every store with the ledger (and the survey
+    answers' ledger with its campaign, if given); record the figures."""
+    stack.stop()
+    findings = Findings()
+    client = stack.client()
+    try:
+        if answers is not None:
+            answered, campaign = answers
+            facts["answers"] = answered.summary()
+            facts["answers"]["stored"] = await reconcile_answers(
+                answered,
+                campaign,
+                client[stack.db_name("survey")],
+                client[stack.db_name("reporting")],
+                findings,
+            )
+        numbers = await reconcile_intake(ledger, client[stack.db_name("intake")], findings)
+        workflow = client[stack.db_name("workflow")]
+        await reconcile_workflow(stack.site, numbers, stack.stages, workflow, findings)
+        reporting = client[stack.db_name("reporting")]
+        await reconcile_deadline_events(stack.site, reporting, findings)
+        events = await reconcile_read_models(stack.site, reporting, stack.rules_dir, findings)
+    finally:
+        await client.close()
+    record = {
+        "scenario": scenario,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **ledger.summary(),
+        "registered": findings.registered,
+        "reporting_events": events,
+        "kills": {k: v for k, v in stack.kills.items() if v},
+        "crashes": {k: v for k, v in stack.crashes.items() if v},
+        "unready_restarts": {k: v for k, v in stack.unready_restarts.items() if v},
+        "problems": {k: len(v) for k, v in findings.problems().items()},
+        "examples": {k: v[:3] for k, v in findings.problems().items()},
+        **facts,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(record) + "\n")
+    print(json.dumps(record))  # noqa: T201  (the figures docs/reliability.md quotes)
+    return findings

@@ -1,0 +1,19 @@
+"""Which hour a deadline record is stored in, and its field name there."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from services.workflow.slots import entry_key, slot_id, slot_of
+
+
+def test_a_record_belongs_to_the_utc_hour_it_fires_in() -> None:
+    shenzhen = timezone(timedelta(hours=8))
+    at = datetime(2025, 3, 3, 9, 59, 59, 999_999, tzinfo=shenzhen)
+    assert slot_of(at) == datetime(2025, 3, 3, 1, tzinfo=UTC)
+    assert slot_id(slot_of(at)) == "2025-03-03T01"
+    assert slot_of(at + timedelta(microseconds=1)) == datetime(2025, 3, 3, 2, tzinfo=UTC)
+
+
+def test_record_ids_become_field_names_without_dots_or_dollars() -> None:
+    key = entry_key("sz:SZ-2025.03-0001|s1.e0|escalation|$missed|0")
+    assert key.isalnum() and len(key) == 24
+    assert key != entry_key("sz:SZ-2025.03-0001|s1.e0|escalation|$missed|1")
