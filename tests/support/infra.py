@@ -59,8 +59,32 @@ def _local() -> Infra:
     return Infra(values["QLOOP_AMQP_URL"], values["QLOOP_MONGODB_URL"], "local")
 
 
+def declare_exchanges(amqp_url: str) -> None:
+    """Declare qloop's exchanges as a service would at start.
+
+    A test that binds its own queue to the events exchange before any service ran on a
+    fresh broker would otherwise meet `NOT_FOUND - no exchange 'qloop.events'`.
+    """
+    import asyncio
+
+    import aio_pika
+
+    from services.common.messaging.topology import dead_letter_exchange, events_exchange
+
+    async def declare() -> None:
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            for exchange in (events_exchange(), dead_letter_exchange()):
+                await channel.declare_exchange(
+                    exchange.name, type=exchange.type.value, durable=exchange.durable
+                )
+
+    asyncio.run(declare())
+
+
 @contextmanager
-def provide() -> Iterator[Infra]:
+def _servers() -> Iterator[Infra]:
     amqp, mongo = os.environ.get("QLOOP_AMQP_URL"), os.environ.get("QLOOP_MONGODB_URL")
     if amqp and mongo:
         yield Infra(amqp, mongo, "environment")
@@ -69,3 +93,10 @@ def provide() -> Iterator[Infra]:
             yield infra
     else:
         yield _local()
+
+
+@contextmanager
+def provide() -> Iterator[Infra]:
+    with _servers() as infra:
+        declare_exchanges(infra.amqp_url)
+        yield infra
