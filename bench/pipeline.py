@@ -34,7 +34,16 @@ import aio_pika
 import httpx
 from pymongo import AsyncMongoClient
 
-from bench.report import DOC, machine, table, update_section
+from bench.report import (
+    COMMAND_HEADER,
+    DOC,
+    CommandTotals,
+    command_rows,
+    command_totals,
+    machine,
+    table,
+    update_section,
+)
 from services.common.contracts.registry import parse_event
 from services.common.messaging.topology import EVENTS_EXCHANGE
 from tests.support.complaints import complaint
@@ -240,6 +249,15 @@ async def _wait_all(pipeline: Pipeline, numbers: set[str]) -> dict[str, float]:
         await asyncio.sleep(0.05)
 
 
+async def command_readings(pipeline: Pipeline) -> CommandTotals:
+    totals: CommandTotals = {}
+    async with httpx.AsyncClient(timeout=30) as http:
+        for name, port in pipeline.ports.items():
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            totals.update(command_totals(name, text))
+    return totals
+
+
 async def max_throughput(pipeline: Pipeline, n: int, concurrency: int) -> float:
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=60) as http:
@@ -280,7 +298,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 async def run(
     n: int, concurrency: int, seconds: float
-) -> tuple[float, float, list[LoadResult], dict[str, float]]:
+) -> tuple[float, float, list[LoadResult], dict[str, float], list[list[str]]]:
     amqp, mongo = os.environ["QLOOP_AMQP_URL"], os.environ["QLOOP_MONGODB_URL"]
     limit = await ceiling(amqp, mongo, n, concurrency)
     with tempfile.TemporaryDirectory() as work, ExitStack() as stack:
@@ -290,7 +308,9 @@ async def run(
         listening = AsyncExitStack()
         try:
             await pipeline.listen(amqp, listening)
+            before = await command_readings(pipeline)
             best = await max_throughput(pipeline, n, concurrency)
+            commands = command_rows(before, await command_readings(pipeline), n)
             loads = []
             for share in (0.25, 0.5, 0.75, 1.0):
                 rate = best * share
@@ -314,7 +334,7 @@ async def run(
             for name in ("intake", "workflow"):
                 await client.drop_database(f"{pipeline.database}_{name}")
             await client.close()
-    return limit, best, loads, memory
+    return limit, best, loads, memory, commands
 
 
 def render(
@@ -322,6 +342,7 @@ def render(
     best: float,
     loads: list[LoadResult],
     memory: dict[str, float],
+    commands: list[list[str]],
     n: int,
     concurrency: int,
 ) -> str:
@@ -356,6 +377,11 @@ def render(
         ),
         "",
         table(["service", "peak RSS MB"], [[k, f"{v:.0f}"] for k, v in memory.items()]),
+        "",
+        "Database commands per complaint during the throughput run (from each service's",
+        "`qloop_db_command_seconds`; time as the client saw it, waiting included):",
+        "",
+        table(COMMAND_HEADER, commands),
     ]
     return "\n".join(lines)
 
@@ -370,8 +396,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.complaints, args.concurrency, args.seconds = 20, 4, 0.5
-    limit, best, loads, memory = asyncio.run(run(args.complaints, args.concurrency, args.seconds))
-    body = render(limit, best, loads, memory, args.complaints, args.concurrency)
+    limit, best, loads, memory, commands = asyncio.run(
+        run(args.complaints, args.concurrency, args.seconds)
+    )
+    body = render(limit, best, loads, memory, commands, args.complaints, args.concurrency)
     print(body)
     update_section("Pipeline", body, args.out)
     print(f"\nwritten to {args.out} at {datetime.now(UTC):%H:%M:%S}")

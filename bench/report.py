@@ -41,3 +41,38 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# (service, command, collection) -> (count, seconds), from `qloop_db_command_seconds`.
+CommandTotals = dict[tuple[str, str, str], tuple[float, float]]
+
+
+def command_totals(service: str, metrics_text: str) -> CommandTotals:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    totals: dict[tuple[str, str, str], list[float]] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name != "qloop_db_command_seconds":
+            continue
+        for sample in family.samples:
+            key = (service, sample.labels["command"], sample.labels["collection"])
+            slot = totals.setdefault(key, [0.0, 0.0])
+            if sample.name.endswith("_count"):
+                slot[0] = sample.value
+            elif sample.name.endswith("_sum"):
+                slot[1] = sample.value
+    return {key: (count, seconds) for key, (count, seconds) in totals.items()}
+
+
+def command_rows(before: CommandTotals, after: CommandTotals, per: int) -> list[list[str]]:
+    """Commands and their time per unit of work (`per` units) between two readings."""
+    rows = []
+    for key, (count, seconds) in after.items():
+        count0, seconds0 = before.get(key, (0.0, 0.0))
+        if count > count0:
+            rows.append((key, (count - count0) / per, (seconds - seconds0) * 1000 / per))
+    rows.sort(key=lambda row: -row[2])
+    return [[*key, f"{count:.2f}", f"{ms:.2f}"] for key, count, ms in rows]
+
+
+COMMAND_HEADER = ["service", "command", "collection", "per unit", "ms per unit"]

@@ -21,9 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
+from prometheus_client import generate_latest
 from pymongo import AsyncMongoClient
 
-from bench.report import machine, update_section
+from bench.report import (
+    COMMAND_HEADER,
+    command_rows,
+    command_totals,
+    machine,
+    table,
+    update_section,
+)
 from services.common.clock import ManualClock
 from services.common.contracts.registry import parse_event
 from services.common.messaging.topology import EVENTS_EXCHANGE
@@ -80,6 +88,7 @@ async def _seed(db: Any, n: int) -> tuple[list[dict[str, Any]], int]:
 
 async def main(n: int) -> None:
     lines: list[str] = []
+    commands: list[list[str]] = []
 
     def say(text: str) -> None:
         print(text)
@@ -132,6 +141,7 @@ async def main(n: int) -> None:
             assert second.due is not None
             # Everything due before it first (about 1,500 records: the approaching events
             # of the cases due within 4 hours after it), then the clock passes its due time.
+            before = command_totals("workflow", generate_latest(ctx.registry).decode())
             clock.set(second.due - timedelta(seconds=1))
             t = time.perf_counter()
             drained = await _drain(tap)
@@ -139,6 +149,8 @@ async def main(n: int) -> None:
                 f"{drained} deadline events due before it, fired in "
                 f"{time.perf_counter() - t - QUIET:.1f} s"
             )
+            after = command_totals("workflow", generate_latest(ctx.registry).decode())
+            commands = command_rows(before, after, max(drained, 1))
             delay, others = await _missed_after(clock, tap, second)
             say(
                 f"missed deadline on the broker {delay:.2f} s after the clock passed it, "
@@ -152,7 +164,10 @@ async def main(n: int) -> None:
         "Deadline scheduler",
         f"Measured {machine()} with `bench/workflow_deadlines.py {n}` on the database "
         "QLOOP_MONGODB_URL names (FerretDB 1.24 SQLite here), RabbitMQ on the same machine. "
-        "Goal: a deadline event <= 2 s after it is due.\n\n" + "\n".join(lines),
+        "Goal: a deadline event <= 2 s after it is due.\n\n"
+        + "\n".join(lines)
+        + "\n\nDatabase commands per deadline event while the backlog fired:\n\n"
+        + table(COMMAND_HEADER, commands),
     )
 
 

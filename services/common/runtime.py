@@ -33,6 +33,7 @@ from services.common.messaging.topology import QueueSpec, declare, events_exchan
 from services.common.metrics import KernelMetrics, kernel_metrics
 from services.common.rulebook import Rulebook
 from services.common.settings import ServiceSettings
+from services.common.storage.commands import CommandMetrics
 from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import (
     Database,
@@ -100,9 +101,11 @@ def context_of(request: Request) -> ServiceContext:
 
 
 async def _connect_database(
-    settings: ServiceSettings, name: str
+    settings: ServiceSettings, name: str, registry: CollectorRegistry
 ) -> tuple[AsyncMongoClient[Document], Database]:
-    client = connect(settings.mongodb_url, app_name=f"qloop-{name}")
+    client = connect(
+        settings.mongodb_url, app_name=f"qloop-{name}", listeners=[CommandMetrics(registry)]
+    )
     # Each service owns its database: no service reads another's collections.
     db = client[service_database(settings, name)]
     for attempt in range(30):
@@ -152,7 +155,7 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics = kernel_metrics(registry)
         rulebook = Rulebook.load(settings.rules_dir)  # a bad rule file stops the start here
-        client, db = await _connect_database(settings, definition.name)
+        client, db = await _connect_database(settings, definition.name, metrics.registry)
         indexes = {name: [OUTBOX_INDEX] for name in definition.outbox_collections}
         for name, models in definition.indexes.items():
             indexes.setdefault(name, []).extend(models)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
-from pymongo import AsyncMongoClient, IndexModel
+from pymongo import AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
@@ -15,10 +15,17 @@ Document = dict[str, Any]
 Database = AsyncDatabase[Document]
 
 
-def connect(url: str, *, app_name: str, timeout_ms: int = 5000) -> AsyncMongoClient[Document]:
+def connect(
+    url: str,
+    *,
+    app_name: str,
+    timeout_ms: int = 5000,
+    listeners: Sequence[monitoring.CommandListener] = (),
+) -> AsyncMongoClient[Document]:
     """A client for one event loop: build it in the lifespan, never at import."""
     return AsyncMongoClient(
         url,
+        event_listeners=list(listeners),
         tz_aware=True,
         tzinfo=UTC,
         appname=app_name,
