@@ -184,11 +184,13 @@ class OutboxRelay:
         published = await self._relay_hot()
         now = time.monotonic()
         if self._scan_due:
-            published += await self._scan(self._collections)
-            self._scan_due, self._last_scan = False, now
-        elif now - self._last_scan >= self._scan_every:
-            self._last_scan = now
-            published += await self._scan(self._periodic)
+            count, complete = await self._scan(self._collections)
+            self._scan_due, self._last_scan = not complete, now
+            return published + count + (not complete)  # not complete: busy, again at once
+        if now - self._last_scan >= self._scan_every:
+            count, complete = await self._scan(self._periodic)
+            self._last_scan = now if complete else 0.0
+            published += count
         return published
 
     async def _relay_hot(self) -> int:
@@ -205,18 +207,24 @@ class OutboxRelay:
             raise
         return sum(counts)
 
-    async def _scan(self, collections: Sequence[str]) -> int:
+    async def _scan(self, collections: Sequence[str]) -> tuple[int, bool]:
+        """One batch per collection; a collection that filled its batch may hold more, so
+        the pass is due again (on FerretDB the periodic pass would never come back to it)."""
         published = pending = 0
+        more = False
         for name in collections:
             collection = self._db[name]
             cursor = collection.find({"outbox_n": {"$gt": 0}}, {"outbox": 1}).limit(self._batch)
             documents = await cursor.to_list()
             pending += sum(len(d.get("outbox") or {}) for d in documents)
-            counts = await asyncio.gather(*(self._relay_document(name, d) for d in documents))
-            published += sum(counts)
+            counts = sum(await asyncio.gather(*(self._relay_document(name, d) for d in documents)))
+            # A full batch that moved something may hide more (no progress: no loop).
+            more = more or (len(documents) >= self._batch and counts > 0)
+            published += counts
         self._metrics.outbox_pending.set(pending)
-        self.full_passes += 1
-        return published
+        if not more:
+            self.full_passes += 1
+        return published, not more
 
     async def _relay_document(self, collection: str, document: dict[str, Any]) -> int:
         done = 0
