@@ -67,3 +67,48 @@ async def test_start_up_pass_relays_more_than_one_batch(
         await asyncio.gather(task, return_exceptions=True)
     assert sorted(m.event_id for m in published) == sorted(events)
     assert await db.left.count_documents({"outbox_n": {"$gt": 0}}) == 0
+
+
+async def test_a_kick_during_a_pass_asks_for_another(
+    settings: ServiceSettings, mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    # A writer stores an event and kicks while a pass is publishing (found by the survey
+    # tests: a campaign opened during a pass stayed in its outbox until a restart).
+    db = mongo[f"{settings.database}_intake"]
+    first, second = (
+        new_event(
+            DiagnosticPing(note=n, origin="test"), site="t", source="/t", time=datetime.now(UTC)
+        )
+        for n in ("first", "second")
+    )
+    await db.left.update_one({"_id": "a"}, outbox_update([first]), upsert=True)
+    published: list[str] = []
+
+    async def publish(message: OutgoingMessage) -> None:
+        published.append(message.event_id)
+        if message.event_id == str(first.id):  # the pass has read its batch already
+            await db.left.update_one({"_id": "b"}, outbox_update([second]), upsert=True)
+            relay.kick()
+
+    relay = OutboxRelay(
+        db,
+        ["left"],
+        publish,
+        clock=SystemClock(),
+        metrics=kernel_metrics(),
+        locks=DocumentLocks(),
+        poll_seconds=0.1,
+        scan_seconds=3600,
+        id_filters_only=True,
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+
+        async def both() -> bool:
+            return len(published) == 2
+
+        await eventually(both)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert published == [str(first.id), str(second.id)]

@@ -184,8 +184,15 @@ class OutboxRelay:
         published = await self._relay_hot()
         now = time.monotonic()
         if self._scan_due:
-            count, complete = await self._scan(self._collections)
-            self._scan_due, self._last_scan = not complete, now
+            # Cleared before the pass: a kick that comes while it runs (a write the pass
+            # may have missed) asks for another one.
+            self._scan_due = False
+            try:
+                count, complete = await self._scan(self._collections)
+            except BaseException:
+                self._scan_due = True
+                raise
+            self._scan_due, self._last_scan = self._scan_due or not complete, now
             return published + count + (not complete)  # not complete: busy, again at once
         if now - self._last_scan >= self._scan_every:
             count, complete = await self._scan(self._periodic)
