@@ -74,7 +74,10 @@ rabbit_down() {
 
 # --- database ---------------------------------------------------------------
 build_ferretdb() {
-  [ -x "$ferret_bin" ] && return 0
+  # Built once, and again when its sources change (a newer wrapper: idindex.go).
+  if [ -x "$ferret_bin" ] && [ -z "$(find "$here/ferretdb" -newer "$ferret_bin" -type f)" ]; then
+    return 0
+  fi
   command -v go >/dev/null || die "no mongod on PATH and no Go toolchain to build FerretDB: install Go (>= 1.24) or set QLOOP_MONGODB_URL"
   log "building FerretDB 1.24 (SQLite backend) into $ferret_bin (once)"
   mkdir -p "$state/bin"

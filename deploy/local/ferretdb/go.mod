@@ -2,7 +2,10 @@ module qloop/deploy/local/ferretdb
 
 go 1.24
 
-require github.com/FerretDB/FerretDB v1.24.1
+require (
+	github.com/FerretDB/FerretDB v1.24.1
+	modernc.org/sqlite v1.32.0
+)
 
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
@@ -58,5 +61,4 @@ require (
 	modernc.org/libc v1.55.3 // indirect
 	modernc.org/mathutil v1.6.0 // indirect
 	modernc.org/memory v1.8.0 // indirect
-	modernc.org/sqlite v1.32.0 // indirect
 )

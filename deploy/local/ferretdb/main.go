@@ -11,10 +11,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // profiles at -debug-listen, for bench/ (what the database spends its CPU on)
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -23,15 +26,24 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data", "state/ferretdb", "directory for the SQLite databases")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	indexEvery := flag.Duration("index-id-every", time.Second,
+		"how often to give new tables an index their _id lookups use (idindex.go); 0: never")
+	debugListen := flag.String("debug-listen", "", "address for Go's /debug/pprof/ (off when empty)")
 	flag.Parse()
 
-	if err := run(*listen, *dataDir, *logLevel); err != nil {
+	if *debugListen != "" {
+		go func() {
+			fmt.Fprintln(os.Stderr, "qloop-ferretdb: debug server:", http.ListenAndServe(*debugListen, nil))
+		}()
+	}
+
+	if err := run(*listen, *dataDir, *logLevel, *indexEvery); err != nil {
 		fmt.Fprintln(os.Stderr, "qloop-ferretdb:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, dataDir, logLevel string) error {
+func run(listen, dataDir, logLevel string, indexEvery time.Duration) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("bad -log-level %q: %w", logLevel, err)
@@ -57,6 +69,10 @@ func run(listen, dataDir, logLevel string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	if indexEvery > 0 {
+		go watchIDIndexes(ctx, abs, indexEvery, logger)
+	}
 
 	logger.Warn("listening", slog.String("uri", f.MongoDBURI()), slog.String("data", abs))
 	return f.Run(ctx)
