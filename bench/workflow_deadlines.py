@@ -41,7 +41,15 @@ from services.workflow.app import create_app
 from services.workflow.domain import deadlines
 from services.workflow.domain.case import Case
 from services.workflow.domain.opening import open_for_complaint
-from services.workflow.slots import SLOTS, WATERMARK, entry_key, slot_id, slot_of, to_entry
+from services.workflow.slots import (
+    SLOTS,
+    WATERMARK,
+    entry_key,
+    shard_id,
+    shard_ids,
+    slot_of,
+    to_entry,
+)
 from services.workflow.store import INDEX_BUILT, RECURRENCE, from_document, to_document
 from tests.support.services import running
 from tests.unit.workflow.builders import registered
@@ -56,7 +64,7 @@ def _documents(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]
     rules = load_rules(ROOT / "rules" / "abc-company.yaml")
     template = open_for_complaint(registered(rules, T0, number="B-0"), rules, T0).case
     cases: list[dict[str, Any]] = []
-    hours: dict[datetime, dict[str, Any]] = {}
+    hours: dict[str, dict[str, Any]] = {}
     records = 0
     for i in range(n):
         # Case 0 is due first; the others days later, spread over the following weeks.
@@ -67,10 +75,11 @@ def _documents(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]
             {"_id": case.id, **to_document(case), "history": [h.model_dump() for h in case.history]}
         )
         for d in deadlines.plan(case, rules):
-            hours.setdefault(slot_of(d.fire_at), {})[entry_key(d.id)] = to_entry(d)
+            shard = shard_id(slot_of(d.fire_at), d.id)
+            hours.setdefault(shard, {})[entry_key(d.id)] = to_entry(d)
             records += 1
     slots: list[dict[str, Any]] = [
-        {"_id": slot_id(h), "entries": entries} for h, entries in sorted(hours.items())
+        {"_id": shard, "entries": entries} for shard, entries in sorted(hours.items())
     ]
     slots.append({"_id": WATERMARK, "until": slot_of(T0)})
     return cases, slots, records
@@ -111,7 +120,8 @@ async def main(n: int) -> None:
     first = from_document(cases[0])
     assert first.due is not None
     t = time.perf_counter()
-    await db[SLOTS].find_one({"_id": slot_id(slot_of(first.due))})
+    for shard in shard_ids(slot_of(first.due)):
+        await db[SLOTS].find_one({"_id": shard})
     say(f"reading the records of one hour by _id: {(time.perf_counter() - t) * 1000:.0f} ms")
     connection = await aio_pika.connect(settings.amqp_url)
     clock = ManualClock(T0)

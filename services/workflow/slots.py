@@ -3,9 +3,11 @@
 FerretDB 1.24 (SQLite) uses no index but `_id`: a query for "deadlines due by now" scans
 every record (measured: 27 s for 400,000 records, with writers failing on a locked
 database meanwhile), and loading every record at start held 1 GB. So the records of one
-hour live in one document, `_id` = the hour (`2025-03-03T01`), each record an entry of its
-`entries` map. The scheduler reads the hours up to a short horizon ahead, one document at
-a time, and holds only those in memory.
+hour live in `SHARDS` documents, `_id` = the hour and a shard (`2025-03-03T01/07`, the shard
+from the record's key), each record an entry of its document's `entries` map. The scheduler
+reads the hours up to a short horizon ahead, an hour's shards by `_id`, and holds only those
+in memory. Shards keep documents small: every write rewrites its whole document (on
+FerretDB: decodes and encodes it), and a burst of complaints puts its records in one hour.
 
 The `watermark` document says up to which hour every record has fired or been dropped:
 hours before it are empty and never read again. A record planned for an hour below the
@@ -28,6 +30,8 @@ from services.workflow.domain.deadlines import Deadline
 
 SLOTS = "deadline_slots"
 SLOT = timedelta(hours=1)
+SHARDS = 16
+SPAN_BY_ID = timedelta(hours=6)  # more hours to settle than this: one range query
 WATERMARK = "watermark"
 
 
@@ -43,6 +47,19 @@ def slot_id(start: datetime) -> str:
 def entry_key(deadline_id: str) -> str:
     """A field name for the record (ids hold characters field paths do not allow)."""
     return hashlib.sha1(deadline_id.encode()).hexdigest()[:24]
+
+
+def shard_id(start: datetime, deadline_id: str) -> str:
+    """The document of the hour starting at `start` that holds the record."""
+    return f"{slot_id(start)}/{int(entry_key(deadline_id)[:8], 16) % SHARDS:02d}"
+
+
+def shard_ids(start: datetime) -> list[str]:
+    return [f"{slot_id(start)}/{shard:02d}" for shard in range(SHARDS)]
+
+
+def hour_of(document_id: str) -> datetime:
+    return datetime.strptime(document_id.split("/", 1)[0], "%Y-%m-%dT%H").replace(tzinfo=UTC)
 
 
 def to_entry(deadline: Deadline) -> dict[str, Any]:
@@ -90,35 +107,38 @@ class DeadlineSlots:
             for deadline in planned:
                 by_slot.setdefault(max(slot_of(deadline.fire_at), floor), []).append(deadline)
             placed: dict[str, datetime] = {}
+            by_shard: dict[str, list[Deadline]] = {}
             for start, deadlines in by_slot.items():
-                fields = {f"entries.{entry_key(d.id)}": to_entry(d) for d in deadlines}
-                async with self._locks.hold(SLOTS, slot_id(start)):
-                    await self._slots.update_one(
-                        {"_id": slot_id(start)}, {"$set": fields}, upsert=True
-                    )
+                for d in deadlines:
+                    by_shard.setdefault(shard_id(start, d.id), []).append(d)
                 placed.update((d.id, start) for d in deadlines)
+            for shard, deadlines in by_shard.items():
+                fields = {f"entries.{entry_key(d.id)}": to_entry(d) for d in deadlines}
+                async with self._locks.hold(SLOTS, shard):
+                    await self._slots.update_one({"_id": shard}, {"$set": fields}, upsert=True)
         self._placed.update(placed)
         return placed
 
     async def read(self, start: datetime) -> list[Deadline]:
-        """The records stored in the hour starting at `start`."""
-        document = await self._slots.find_one({"_id": slot_id(start)})
-        deadlines = [from_entry(e) for e in ((document or {}).get("entries") or {}).values()]
+        """The records stored in the hour starting at `start` (its shards, by `_id`)."""
+        deadlines = []
+        for shard in shard_ids(start):
+            document = await self._slots.find_one({"_id": shard})
+            deadlines += [from_entry(e) for e in ((document or {}).get("entries") or {}).values()]
         for d in deadlines:
             self._placed[d.id] = start
         return deadlines
 
     async def remove(self, done: Iterable[Deadline]) -> None:
         """Take the records out of their hours: one write per hour."""
-        by_slot: dict[datetime, list[str]] = {}
+        by_shard: dict[str, list[str]] = {}
         for deadline in done:
             start = self._placed.pop(deadline.id, None) or slot_of(deadline.fire_at)
-            by_slot.setdefault(start, []).append(f"entries.{entry_key(deadline.id)}")
-        for start, fields in by_slot.items():
-            async with self._locks.hold(SLOTS, slot_id(start)):
-                await self._slots.update_one(
-                    {"_id": slot_id(start)}, {"$unset": dict.fromkeys(fields, "")}
-                )
+            field = f"entries.{entry_key(deadline.id)}"
+            by_shard.setdefault(shard_id(start, deadline.id), []).append(field)
+        for shard, fields in by_shard.items():
+            async with self._locks.hold(SLOTS, shard):
+                await self._slots.update_one({"_id": shard}, {"$unset": dict.fromkeys(fields, "")})
 
     async def read_range(self, start: datetime, end: datetime) -> list[Deadline]:
         """The records of every hour from `start` to `end` in one query (after a clock jump
@@ -126,7 +146,7 @@ class DeadlineSlots:
         query = {"_id": {"$gte": slot_id(start), "$lt": slot_id(end)}}
         deadlines: list[Deadline] = []
         async for document in self._slots.find(query):
-            hour = datetime.strptime(document["_id"], "%Y-%m-%dT%H").replace(tzinfo=UTC)
+            hour = hour_of(document["_id"])
             for entry in (document.get("entries") or {}).values():
                 deadline = from_entry(entry)
                 self._placed[deadline.id] = hour
@@ -136,23 +156,36 @@ class DeadlineSlots:
     async def settle(self, until: datetime) -> datetime:
         """Move the watermark over every hour that ends by `until` and whose records are all
         gone (their documents are deleted), stopping at the first hour still holding one;
-        the watermark now. One query and one watermark write, however many hours."""
+        the watermark now. Normally an hour or two: their shards are read by `_id`; after
+        downtime, one range query (on FerretDB a scan of this collection)."""
         async with self._locks.hold(SLOTS, WATERMARK):
             floor = self._floor
             assert floor is not None
             last = slot_of(until) if slot_of(until) + SLOT <= until else slot_of(until) - SLOT
             if last < floor:
                 return floor
-            query = {"_id": {"$gte": slot_id(floor), "$lte": slot_id(last)}}
-            documents = sorted(await self._slots.find(query).to_list(), key=lambda d: d["_id"])
+            documents = await self._documents(floor, last + SLOT)
             start = last + SLOT
             for document in documents:
                 if document.get("entries"):
-                    start = datetime.strptime(document["_id"], "%Y-%m-%dT%H").replace(tzinfo=UTC)
-                    break
+                    start = min(start, hour_of(document["_id"]))
             for document in documents:
-                if document["_id"] < slot_id(start):
+                if hour_of(document["_id"]) < start:
                     await self._slots.delete_one({"_id": document["_id"]})
             if start != floor:
                 await self._write_floor(start)
             return start
+
+    async def _documents(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The stored shard documents of the hours from `start` to `end`."""
+        if end - start > SPAN_BY_ID:
+            query = {"_id": {"$gte": slot_id(start), "$lt": slot_id(end)}}
+            return await self._slots.find(query).to_list()
+        documents = []
+        hour = start
+        while hour < end:
+            for shard in shard_ids(hour):
+                if (document := await self._slots.find_one({"_id": shard})) is not None:
+                    documents.append(document)
+            hour += SLOT
+        return documents

@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 
 from services.common.storage.locks import DocumentLocks
 from services.workflow.domain.deadlines import Deadline
-from services.workflow.slots import SLOT, SLOTS, WATERMARK, DeadlineSlots, slot_of
+from services.workflow.slots import SHARDS, SLOT, SLOTS, WATERMARK, DeadlineSlots, slot_of
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2025, 3, 3, 9, 40, tzinfo=UTC)
@@ -66,3 +66,19 @@ async def test_the_watermark_passes_only_hours_whose_records_are_gone(db: Any) -
     # A record planned for a passed hour now goes to the watermark's hour.
     late = _record("sz:C", NOW)
     assert await slots.place([late], NOW + 3 * SLOT) == {late.id: HOUR + 2 * SLOT}
+
+
+async def test_a_burst_in_one_hour_is_read_removed_and_settled_across_shards(db: Any) -> None:
+    slots = DeadlineSlots(db, DocumentLocks())
+    burst = [_record(f"sz:B{i}", NOW + timedelta(minutes=5, seconds=i)) for i in range(120)]
+    await slots.place(burst, NOW)
+    assert 1 < await db[SLOTS].count_documents({"_id": {"$ne": WATERMARK}}) <= SHARDS
+    restarted = DeadlineSlots(db, DocumentLocks())
+    await restarted.floor(NOW)
+    assert sorted(d.id for d in await restarted.read(HOUR)) == sorted(d.id for d in burst)
+    await restarted.remove(burst[:60])
+    assert await restarted.settle(HOUR + SLOT) == HOUR  # half of them still there
+    assert len(await DeadlineSlots(db, DocumentLocks()).read(HOUR)) == 60
+    await restarted.remove(burst[60:])
+    assert await restarted.settle(HOUR + SLOT) == HOUR + SLOT
+    assert await db[SLOTS].count_documents({}) == 1  # the watermark alone

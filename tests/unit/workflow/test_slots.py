@@ -2,7 +2,15 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from services.workflow.slots import entry_key, slot_id, slot_of
+from services.workflow.slots import (
+    SHARDS,
+    entry_key,
+    hour_of,
+    shard_id,
+    shard_ids,
+    slot_id,
+    slot_of,
+)
 
 
 def test_a_record_belongs_to_the_utc_hour_it_fires_in() -> None:
@@ -17,3 +25,13 @@ def test_record_ids_become_field_names_without_dots_or_dollars() -> None:
     key = entry_key("sz:SZ-2025.03-0001|s1.e0|escalation|$missed|0")
     assert key.isalnum() and len(key) == 24
     assert key != entry_key("sz:SZ-2025.03-0001|s1.e0|escalation|$missed|1")
+
+
+def test_an_hours_records_spread_over_its_shards() -> None:
+    hour = datetime(2025, 3, 3, 1, tzinfo=UTC)
+    ids = [f"sz:SZ-{i:04d}|s1.e0|register|missed|0" for i in range(400)]
+    shards = {shard_id(hour, i) for i in ids}
+    assert shards == set(shard_ids(hour))  # 400 records reach every one of the 16
+    assert shard_id(hour, ids[0]) == shard_id(hour, ids[0])  # the same record: the same shard
+    assert all(hour_of(s) == hour and s.startswith("2025-03-03T01/") for s in shards)
+    assert len(shard_ids(hour)) == SHARDS
