@@ -230,6 +230,33 @@ def _pid_on(port: int) -> int:
     return int(out.split(marker, 1)[1].split(",", 1)[0]) if marker in out else 0
 
 
+def cpu_seconds(services: dict[str, int]) -> dict[str, float]:
+    """CPU time used so far by the processes of the pipeline: the services, the database
+    server, the broker and this benchmark (the rest of the machine is not counted)."""
+    import subprocess
+
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {"qloop-ferretdb": "database", "beam.smp": "broker"}
+    found: dict[str, float] = {}
+    out = subprocess.run(["ps", "-eo", "pid=,comm=,args="], capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        pid, comm, args = (line.split(None, 2) + ["", ""])[:3]
+        role = names.get(comm)
+        for name, service_pid in services.items():
+            if int(pid) == service_pid:
+                role = name
+        if role is None and int(pid) == os.getpid():
+            role = "benchmark client"
+        if role is None:
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[role] = found.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 def peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -298,7 +325,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 async def run(
     n: int, concurrency: int, seconds: float
-) -> tuple[float, float, list[LoadResult], dict[str, float], list[list[str]]]:
+) -> tuple[float, float, list[LoadResult], dict[str, float], list[list[str]], list[list[str]]]:
     amqp, mongo = os.environ["QLOOP_AMQP_URL"], os.environ["QLOOP_MONGODB_URL"]
     limit = await ceiling(amqp, mongo, n, concurrency)
     with tempfile.TemporaryDirectory() as work, ExitStack() as stack:
@@ -309,8 +336,15 @@ async def run(
         try:
             await pipeline.listen(amqp, listening)
             before = await command_readings(pipeline)
+            cpu_before, wall = cpu_seconds(pipeline.pids), time.perf_counter()
             best = await max_throughput(pipeline, n, concurrency)
+            cpu_after, wall = cpu_seconds(pipeline.pids), time.perf_counter() - wall
             commands = command_rows(before, await command_readings(pipeline), n)
+            cpu = [
+                [role, f"{(used - cpu_before.get(role, 0.0)) * 1000 / n:.1f}",
+                 f"{(used - cpu_before.get(role, 0.0)) / wall:.0%}"]
+                for role, used in sorted(cpu_after.items())
+            ]  # fmt: skip
             loads = []
             for share in (0.25, 0.5, 0.75, 1.0):
                 rate = best * share
@@ -334,7 +368,7 @@ async def run(
             for name in ("intake", "workflow"):
                 await client.drop_database(f"{pipeline.database}_{name}")
             await client.close()
-    return limit, best, loads, memory, commands
+    return limit, best, loads, memory, commands, cpu
 
 
 def render(
@@ -343,6 +377,7 @@ def render(
     loads: list[LoadResult],
     memory: dict[str, float],
     commands: list[list[str]],
+    cpu: list[list[str]],
     n: int,
     concurrency: int,
 ) -> str:
@@ -378,6 +413,11 @@ def render(
         "",
         table(["service", "peak RSS MB"], [[k, f"{v:.0f}"] for k, v in memory.items()]),
         "",
+        "CPU per complaint during the throughput run, by process (the machine has "
+        f"{os.cpu_count()} cores):",
+        "",
+        table(["process", "CPU ms per complaint", "share of one core"], cpu),
+        "",
         "Database commands per complaint during the throughput run (from each service's",
         "`qloop_db_command_seconds`; time as the client saw it, waiting included):",
         "",
@@ -396,10 +436,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.complaints, args.concurrency, args.seconds = 20, 4, 0.5
-    limit, best, loads, memory, commands = asyncio.run(
+    limit, best, loads, memory, commands, cpu = asyncio.run(
         run(args.complaints, args.concurrency, args.seconds)
     )
-    body = render(limit, best, loads, memory, commands, args.complaints, args.concurrency)
+    body = render(limit, best, loads, memory, commands, cpu, args.complaints, args.concurrency)
     print(body)
     update_section("Pipeline", body, args.out)
     print(f"\nwritten to {args.out} at {datetime.now(UTC):%H:%M:%S}")

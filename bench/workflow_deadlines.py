@@ -75,7 +75,7 @@ def _documents(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]
             {"_id": case.id, **to_document(case), "history": [h.model_dump() for h in case.history]}
         )
         for d in deadlines.plan(case, rules):
-            shard = shard_id(slot_of(d.fire_at), d.id)
+            shard = shard_id(slot_of(d.fire_at), d.case_id)
             hours.setdefault(shard, {})[entry_key(d.id)] = to_entry(d)
             records += 1
     slots: list[dict[str, Any]] = [

@@ -68,8 +68,10 @@ class Intake:
             self.metrics.duplicates.labels(submission.site).inc()
             return Outcome(await self._view(accepted), created=False)
         crashpoint("intake.after_accept", accepted.key)
-        await self._register(accepted, correlation_id=correlation_id)
-        done = await self.store.get(key)
+        # Just accepted here: nobody else registers it within the recovery delay.
+        done = await self._register(accepted, correlation_id=correlation_id, fresh=created)
+        if done is None:  # registered by someone else meanwhile
+            done = await self.store.get(key)
         assert done is not None and done.number is not None
         return Outcome(await self._view(done), created=created)
 
@@ -79,10 +81,14 @@ class Intake:
         *,
         correlation_id: str | None,
         series: domain.NumberSeries | None = None,
-    ) -> None:
-        fresh = await self.store.get(accepted.key)
-        if fresh is not None and fresh.number is not None:
-            return  # registered meanwhile: never claim a second number
+        fresh: bool = False,
+    ) -> Accepted | None:
+        """Number and register `accepted` (read again first unless `fresh`); the complaint
+        as registered by this call, None if it was registered otherwise."""
+        if not fresh:
+            current = await self.store.get(accepted.key)
+            if current is not None and current.number is not None:
+                return None  # registered meanwhile: never claim a second number
         rules = self.rulebook.for_site(accepted.site)
         # The series follows acceptance time, so a retry after midnight on 31 December
         # still takes its number from the year it was accepted in.
@@ -106,18 +112,20 @@ class Intake:
             subject=fact.number,
             correlation_id=correlation_id,
         )
-        if await self.store.complete(accepted.key, fact, [event]):
+        registered = await self.store.complete(accepted.key, fact, [event])
+        if registered is not None:
             self._count(fact)
             if self.kick:
                 self.kick(COMPLAINTS, accepted.key)
             await self.store.release_claim(series, seq, accepted.key)
-            return
+            return registered
         # Someone registered it meanwhile (a concurrent duplicate, or recovery).
         current = await self.store.get(accepted.key)
         if current is not None and current.number == fact.number:
             await self.store.release_claim(series, seq, accepted.key)
         else:
             await self.store.return_number(series, seq, accepted.key)
+        return None
 
     def _count(self, fact: Any) -> None:
         c, site = fact.classification, fact.complaint.site

@@ -85,7 +85,7 @@ class ComplaintStore(Protocol):
     async def claim_number(self, series: NumberSeries, key: str, *, now: datetime) -> int: ...
     async def complete(
         self, key: str, registered: ComplaintRegistered, events: Sequence[Envelope[BaseModel]]
-    ) -> bool: ...
+    ) -> Accepted | None: ...
     async def release_claim(self, series: NumberSeries, seq: int, key: str) -> None: ...
     async def return_number(self, series: NumberSeries, seq: int, key: str) -> None: ...
     async def stale_claims(self, older_than: datetime) -> list[tuple[str, int, str]]: ...
@@ -215,7 +215,9 @@ class MongoComplaintStore:
 
     async def complete(
         self, key: str, registered: ComplaintRegistered, events: Sequence[Envelope[BaseModel]]
-    ) -> bool:
+    ) -> Accepted | None:
+        """Register the accepted complaint with its events; the complaint as now stored, or
+        None when it was registered already (a concurrent duplicate, recovery)."""
         c = registered.classification
         update = merge(
             {
@@ -235,11 +237,12 @@ class MongoComplaintStore:
             outbox_update(events),
         )
         async with self._locks.hold(COMPLAINTS, key):
-            current = await self._complaints.find_one({"_id": key}, {"status": 1})
+            current = await self._complaints.find_one({"_id": key}, {"outbox": 0, "outbox_n": 0})
             if current is None or current["status"] != "accepted":
-                return False
+                return None
             await self._complaints.update_one({"_id": key}, update)
-        return True
+        stored = {k: v for k, v in update["$set"].items() if not k.startswith("outbox.")}
+        return _accepted({**current, **stored})
 
     async def release_claim(self, series: NumberSeries, seq: int, key: str) -> None:
         """The complaint carries the number now: the claim is settled."""

@@ -4,7 +4,7 @@ FerretDB 1.24 (SQLite) uses no index but `_id`: a query for "deadlines due by no
 every record (measured: 27 s for 400,000 records, with writers failing on a locked
 database meanwhile), and loading every record at start held 1 GB. So the records of one
 hour live in `SHARDS` documents, `_id` = the hour and a shard (`2025-03-03T01/07`, the shard
-from the record's key), each record an entry of its document's `entries` map. The scheduler
+from the case id), each record an entry of its document's `entries` map. The scheduler
 reads the hours up to a short horizon ahead, an hour's shards by `_id`, and holds only those
 in memory. Shards keep documents small: every write rewrites its whole document (on
 FerretDB: decodes and encodes it), and a burst of complaints puts its records in one hour.
@@ -49,9 +49,10 @@ def entry_key(deadline_id: str) -> str:
     return hashlib.sha1(deadline_id.encode()).hexdigest()[:24]
 
 
-def shard_id(start: datetime, deadline_id: str) -> str:
-    """The document of the hour starting at `start` that holds the record."""
-    return f"{slot_id(start)}/{int(entry_key(deadline_id)[:8], 16) % SHARDS:02d}"
+def shard_id(start: datetime, case_id: str) -> str:
+    """The document of the hour starting at `start` that holds the records of a case (a
+    case's records of one hour are written together)."""
+    return f"{slot_id(start)}/{int(entry_key(case_id)[:8], 16) % SHARDS:02d}"
 
 
 def shard_ids(start: datetime) -> list[str]:
@@ -110,7 +111,7 @@ class DeadlineSlots:
             by_shard: dict[str, list[Deadline]] = {}
             for start, deadlines in by_slot.items():
                 for d in deadlines:
-                    by_shard.setdefault(shard_id(start, d.id), []).append(d)
+                    by_shard.setdefault(shard_id(start, d.case_id), []).append(d)
                 placed.update((d.id, start) for d in deadlines)
             for shard, deadlines in by_shard.items():
                 fields = {f"entries.{entry_key(d.id)}": to_entry(d) for d in deadlines}
@@ -135,7 +136,7 @@ class DeadlineSlots:
         for deadline in done:
             start = self._placed.pop(deadline.id, None) or slot_of(deadline.fire_at)
             field = f"entries.{entry_key(deadline.id)}"
-            by_shard.setdefault(shard_id(start, deadline.id), []).append(field)
+            by_shard.setdefault(shard_id(start, deadline.case_id), []).append(field)
         for shard, fields in by_shard.items():
             async with self._locks.hold(SLOTS, shard):
                 await self._slots.update_one({"_id": shard}, {"$unset": dict.fromkeys(fields, "")})

@@ -106,8 +106,8 @@ class OutboxRelay:
     whole collection (seconds for 100,000 cases, with writers meanwhile finding the
     database locked), so there the other collections are passed over only at start and
     after failures (one instance per service: docs/architecture.md), and removals filter
-    on `_id` alone after a fresh read under the document's lock; on MongoDB they keep an
-    `$exists` guard so two relays never double-count.
+    on `_id` alone under the document's lock; on MongoDB they keep an `$exists` guard so
+    two relays never double-count.
     """
 
     def __init__(
@@ -257,6 +257,7 @@ class OutboxRelay:
                 {"_id": document_id, field: {"$exists": True}}, removal
             )
             return
-        fresh = await self._db[collection].find_one({"_id": document_id}, {"outbox": 1})
-        if fresh and event_id in (fresh.get("outbox") or {}):
-            await self._db[collection].update_one({"_id": document_id}, removal)
+        # FerretDB: a filter with the `$exists` guard would scan the collection. One relay
+        # per service there (docs/architecture.md) and each pass reads its documents afresh,
+        # so the entry it removes is one it has just read: no guard is needed.
+        await self._db[collection].update_one({"_id": document_id}, removal)
