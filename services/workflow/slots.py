@@ -18,8 +18,8 @@ holds the hour's lock.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,12 +63,33 @@ def hour_of(document_id: str) -> datetime:
     return datetime.strptime(document_id.split("/", 1)[0], "%Y-%m-%dT%H").replace(tzinfo=UTC)
 
 
-def to_entry(deadline: Deadline) -> dict[str, Any]:
-    return dataclasses.asdict(deadline)
+def to_entry(deadline: Deadline) -> str:
+    """A record as one string: a nested document would cost the database a decode and an
+    encode of each of its fields on every write to the hour (FerretDB does both in Go)."""
+    d = deadline
+    return json.dumps(
+        [d.case_id, d.site, d.stage, d.token, d.kind, d.fire_at.isoformat(), d.due.isoformat(),
+         d.rule, d.occurrence],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )  # fmt: skip
 
 
-def from_entry(entry: dict[str, Any]) -> Deadline:
-    return Deadline(**entry)
+def from_entry(entry: str | dict[str, Any]) -> Deadline:
+    if isinstance(entry, dict):  # the first form, one field per attribute
+        return Deadline(**entry)
+    case_id, site, stage, token, kind, fire_at, due, rule, occurrence = json.loads(entry)
+    return Deadline(
+        case_id,
+        site,
+        stage,
+        token,
+        kind,
+        datetime.fromisoformat(fire_at),
+        datetime.fromisoformat(due),
+        rule,
+        occurrence,
+    )
 
 
 class DeadlineSlots:

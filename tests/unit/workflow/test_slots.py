@@ -1,15 +1,20 @@
 """Which hour a deadline record is stored in, and its field name there."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
+from services.workflow.domain.deadlines import Deadline
 from services.workflow.slots import (
     SHARDS,
+    SLOT,
     entry_key,
+    from_entry,
     hour_of,
     shard_id,
     shard_ids,
     slot_id,
     slot_of,
+    to_entry,
 )
 
 
@@ -35,3 +40,15 @@ def test_an_hours_records_spread_over_its_shards() -> None:
     assert shard_id(hour, ids[0]) == shard_id(hour, ids[0])  # a case's records: one shard
     assert all(hour_of(s) == hour and s.startswith("2025-03-03T01/") for s in shards)
     assert len(shard_ids(hour)) == SHARDS
+
+
+def test_a_record_is_stored_as_one_string_and_read_back_equal() -> None:
+    at = datetime(2025, 3, 3, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    for record in (
+        Deadline("sz:SZ-1", "sz", "register", "s1.e0", "missed", at, at),
+        Deadline("sz:SZ-1", "sz", "8d", "s4.e2", "approaching", at, at + SLOT, "esc-1", 2),
+    ):
+        entry = to_entry(record)
+        assert isinstance(entry, str)
+        assert from_entry(entry) == record
+        assert from_entry(dataclasses.asdict(record)) == record  # the first form
