@@ -36,10 +36,13 @@ from pymongo import AsyncMongoClient
 
 from bench.report import (
     COMMAND_HEADER,
+    CPU_HEADER,
     DOC,
     CommandTotals,
     command_rows,
     command_totals,
+    cpu_rows,
+    cpu_seconds,
     machine,
     table,
     update_section,
@@ -230,33 +233,6 @@ def _pid_on(port: int) -> int:
     return int(out.split(marker, 1)[1].split(",", 1)[0]) if marker in out else 0
 
 
-def cpu_seconds(services: dict[str, int]) -> dict[str, float]:
-    """CPU time used so far by the processes of the pipeline: the services, the database
-    server, the broker and this benchmark (the rest of the machine is not counted)."""
-    import subprocess
-
-    tick = os.sysconf("SC_CLK_TCK")
-    names = {"qloop-ferretdb": "database", "beam.smp": "broker"}
-    found: dict[str, float] = {}
-    out = subprocess.run(["ps", "-eo", "pid=,comm=,args="], capture_output=True, text=True)
-    for line in out.stdout.splitlines():
-        pid, comm, args = (line.split(None, 2) + ["", ""])[:3]
-        role = names.get(comm)
-        for name, service_pid in services.items():
-            if int(pid) == service_pid:
-                role = name
-        if role is None and int(pid) == os.getpid():
-            role = "benchmark client"
-        if role is None:
-            continue
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[role] = found.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
-    return found
-
-
 def peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -340,11 +316,7 @@ async def run(
             best = await max_throughput(pipeline, n, concurrency)
             cpu_after, wall = cpu_seconds(pipeline.pids), time.perf_counter() - wall
             commands = command_rows(before, await command_readings(pipeline), n)
-            cpu = [
-                [role, f"{(used - cpu_before.get(role, 0.0)) * 1000 / n:.1f}",
-                 f"{(used - cpu_before.get(role, 0.0)) / wall:.0%}"]
-                for role, used in sorted(cpu_after.items())
-            ]  # fmt: skip
+            cpu = cpu_rows(cpu_before, cpu_after, n, wall)
             loads = []
             for share in (0.25, 0.5, 0.75, 1.0):
                 rate = best * share
@@ -416,7 +388,7 @@ def render(
         "CPU per complaint during the throughput run, by process (the machine has "
         f"{os.cpu_count()} cores):",
         "",
-        table(["process", "CPU ms per complaint", "share of one core"], cpu),
+        table(CPU_HEADER, cpu),
         "",
         "Database commands per complaint during the throughput run (from each service's",
         "`qloop_db_command_seconds`; time as the client saw it, waiting included):",

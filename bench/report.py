@@ -76,3 +76,44 @@ def command_rows(before: CommandTotals, after: CommandTotals, per: int) -> list[
 
 
 COMMAND_HEADER = ["service", "command", "collection", "per unit", "ms per unit"]
+
+
+def cpu_seconds(services: dict[str, int]) -> dict[str, float]:
+    """CPU time used so far by the processes of a benchmark: `services` (name -> pid), the
+    database server, the broker and this process (the rest of the machine is not
+    counted)."""
+    import subprocess
+
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {"qloop-ferretdb": "database", "beam.smp": "broker"}
+    found: dict[str, float] = {}
+    out = subprocess.run(["ps", "-eo", "pid=,comm="], capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        pid, comm = (line.split(None, 1) + [""])[:2]
+        role = names.get(comm.strip())
+        for name, service_pid in services.items():
+            if int(pid) == service_pid:
+                role = name
+        if role is None and int(pid) == os.getpid():
+            role = "benchmark process"
+        if role is None:
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[role] = found.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def cpu_rows(
+    before: dict[str, float], after: dict[str, float], per: int, wall: float
+) -> list[list[str]]:
+    return [
+        [role, f"{(used - before.get(role, 0.0)) * 1000 / per:.1f}",
+         f"{(used - before.get(role, 0.0)) / wall:.0%}"]
+        for role, used in sorted(after.items())
+    ]  # fmt: skip
+
+
+CPU_HEADER = ["process", "CPU ms per unit", "share of one core"]

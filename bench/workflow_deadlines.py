@@ -26,8 +26,11 @@ from pymongo import AsyncMongoClient
 
 from bench.report import (
     COMMAND_HEADER,
+    CPU_HEADER,
     command_rows,
     command_totals,
+    cpu_rows,
+    cpu_seconds,
     machine,
     table,
     update_section,
@@ -98,6 +101,7 @@ async def _seed(db: Any, n: int) -> tuple[list[dict[str, Any]], int]:
 async def main(n: int) -> None:
     lines: list[str] = []
     commands: list[list[str]] = []
+    cpu: list[list[str]] = []
 
     def say(text: str) -> None:
         print(text)
@@ -152,6 +156,7 @@ async def main(n: int) -> None:
             # Everything due before it first (about 1,500 records: the approaching events
             # of the cases due within 4 hours after it), then the clock passes its due time.
             before = command_totals("workflow", generate_latest(ctx.registry).decode())
+            cpu_before, wall = cpu_seconds({}), time.perf_counter()
             clock.set(second.due - timedelta(seconds=1))
             t = time.perf_counter()
             drained = await _drain(tap)
@@ -161,6 +166,7 @@ async def main(n: int) -> None:
             )
             after = command_totals("workflow", generate_latest(ctx.registry).decode())
             commands = command_rows(before, after, max(drained, 1))
+            cpu = cpu_rows(cpu_before, cpu_seconds({}), max(drained, 1), time.perf_counter() - wall)
             delay, others = await _missed_after(clock, tap, second)
             say(
                 f"missed deadline on the broker {delay:.2f} s after the clock passed it, "
@@ -176,6 +182,9 @@ async def main(n: int) -> None:
         "QLOOP_MONGODB_URL names (FerretDB 1.24 SQLite here), RabbitMQ on the same machine. "
         "Goal: a deadline event <= 2 s after it is due.\n\n"
         + "\n".join(lines)
+        + "\n\nCPU per deadline event while the backlog fired (the service runs in the "
+        "benchmark process):\n\n"
+        + table(CPU_HEADER, cpu)
         + "\n\nDatabase commands per deadline event while the backlog fired:\n\n"
         + table(COMMAND_HEADER, commands),
     )

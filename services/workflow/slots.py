@@ -31,7 +31,7 @@ from services.workflow.domain.deadlines import Deadline
 SLOTS = "deadline_slots"
 SLOT = timedelta(hours=1)
 SHARDS = 16
-SPAN_BY_ID = timedelta(hours=6)  # more hours to settle than this: one range query
+SETTLE_HOURS = 48  # hours one settle may pass (after downtime the next ones go on)
 WATERMARK = "watermark"
 
 
@@ -178,36 +178,22 @@ class DeadlineSlots:
     async def settle(self, until: datetime) -> datetime:
         """Move the watermark over every hour that ends by `until` and whose records are all
         gone (their documents are deleted), stopping at the first hour still holding one;
-        the watermark now. Normally an hour or two: their shards are read by `_id`; after
-        downtime, one range query (on FerretDB a scan of this collection)."""
+        the watermark now. Hours are read by `_id`, oldest first, up to the first that still
+        holds a record: after a backlog, each settle reads one hour until the hour empties."""
         async with self._locks.hold(SLOTS, WATERMARK):
             floor = self._floor
             assert floor is not None
             last = slot_of(until) if slot_of(until) + SLOT <= until else slot_of(until) - SLOT
-            if last < floor:
-                return floor
-            documents = await self._documents(floor, last + SLOT)
-            start = last + SLOT
-            for document in documents:
-                if document.get("entries"):
-                    start = min(start, hour_of(document["_id"]))
-            for document in documents:
-                if hour_of(document["_id"]) < start:
+            start = floor
+            last = min(last, floor + SETTLE_HOURS * SLOT)  # the lock holds up planning
+            while start <= last:
+                documents = [await self._slots.find_one({"_id": i}) for i in shard_ids(start)]
+                stored = [d for d in documents if d is not None]
+                if any(d.get("entries") for d in stored):
+                    break
+                for document in stored:
                     await self._slots.delete_one({"_id": document["_id"]})
+                start += SLOT
             if start != floor:
                 await self._write_floor(start)
             return start
-
-    async def _documents(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """The stored shard documents of the hours from `start` to `end`."""
-        if end - start > SPAN_BY_ID:
-            query = {"_id": {"$gte": slot_id(start), "$lt": slot_id(end)}}
-            return await self._slots.find(query).to_list()
-        documents = []
-        hour = start
-        while hour < end:
-            for shard in shard_ids(hour):
-                if (document := await self._slots.find_one({"_id": shard})) is not None:
-                    documents.append(document)
-            hour += SLOT
-        return documents
