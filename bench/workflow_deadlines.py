@@ -159,7 +159,12 @@ async def main(n: int) -> None:
             cpu_before, wall = cpu_seconds({}), time.perf_counter()
             clock.set(second.due - timedelta(seconds=1))
             t = time.perf_counter()
-            drained = await _drain(tap)
+
+            def busy() -> bool:
+                due = service.agenda.next_at()
+                return (due is not None and due <= clock.now()) or not all(r.idle for r in relays)
+
+            drained = await _drain(tap, busy)
             say(
                 f"{drained} deadline events due before it, fired in "
                 f"{time.perf_counter() - t - QUIET:.1f} s"
@@ -193,10 +198,11 @@ async def main(n: int) -> None:
 QUIET = 3.0  # seconds without a deadline event: the scheduler has caught up
 
 
-async def _drain(tap: Any) -> int:
-    """Take deadline events off the tap until none came for `QUIET` seconds; how many."""
+async def _drain(tap: Any, busy: Any) -> int:
+    """Take deadline events off the tap until the service has nothing due and nothing to
+    relay, and none came for `QUIET` seconds; how many."""
     count, last = 0, time.perf_counter()
-    while time.perf_counter() - last < (QUIET if count else 10 * QUIET):
+    while busy() or time.perf_counter() - last < (QUIET if count else 10 * QUIET):
         message = await tap.get(no_ack=True, fail=False)
         if message is None:
             await asyncio.sleep(0.05)

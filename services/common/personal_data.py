@@ -181,7 +181,10 @@ async def purge_site(ctx: ServiceContext, rules: SiteRules) -> Counts:
 
 
 async def run_retention(ctx: ServiceContext) -> None:
-    """Background job: purge every site's expired records, at start and then periodically."""
+    """Background job: purge every site's expired records, a while after start and then
+    periodically. Not at once: on FerretDB each pass scans the large collections, and a
+    start (or a restart after a crash) has catching up to do first."""
+    await asyncio.sleep(ctx.settings.retention_first_seconds)
     while True:
         for site in ctx.rulebook.sites:
             try:

@@ -38,6 +38,9 @@ class ServiceSettings(BaseSettings):
     # their work on directly. They scan whole collections on FerretDB, so they run at
     # start, after a failure, and then this often.
     recovery_scan_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # The first retention pass (personal data past its retention) this long after start:
+    # on FerretDB it scans the large collections, and a start has catching up to do first.
+    retention_first_seconds: float = Field(default=600.0, ge=0, le=86400)
     # How long a consumer keeps retrying a message while the database is unreachable
     # before handing it back to the broker (which does not count that as a failure of the
     # message itself when the database comes back within the window).

@@ -1,11 +1,10 @@
-"""The scheduler's agenda: pending deadlines ordered by firing time, in memory.
+"""The scheduler's agenda: the deadline records of the hours read so far, ordered by
+firing time, in memory.
 
-The `deadlines` documents are the truth; the agenda is their index in this process. It is
-loaded from the documents at start, fed by every plan this process stores, and topped up
-by a periodic query (deadlines another instance planned). Why not just query the database
-every half second: FerretDB 1.24 (SQLite) uses no index for any filter, so each query scans
-the collection (measured: 8 s for 300,000 deadline documents), while the agenda answers in
-microseconds whatever the number of open cases.
+The hour documents (slots.py) are the truth; the agenda holds the records of the hours up
+to a short horizon ahead (schedule.py), fed by every plan this process stores in those
+hours. It answers "what is due now" in microseconds whatever the number of open cases,
+where a query for "due by now" scans every record on FerretDB 1.24.
 """
 
 from __future__ import annotations
@@ -37,6 +36,12 @@ class Agenda:
             if deadline is not None:
                 due.append(deadline)
         return due
+
+    def next_at(self) -> datetime | None:
+        """When the earliest record held fires (None when none is held)."""
+        while self._heap and self._heap[0][1] not in self._pending:
+            heapq.heappop(self._heap)  # taken already
+        return self._heap[0][0] if self._heap else None
 
     def __len__(self) -> int:
         return len(self._pending)

@@ -89,6 +89,7 @@ def _apps(settings: ServiceSettings, tmp_path: Path, rules: Path) -> dict[str, A
             "api_keys_file": tmp_path / "keys.yaml",
             "rules_dir": rules,
             "recovery_scan_seconds": 1.0,  # the CLI's request is found by the relay's pass
+            "retention_first_seconds": 0.0,  # retention passes at start
         }
     )
     return {

@@ -145,6 +145,11 @@ class OutboxRelay:
         self._last_scan = 0.0
         self.full_passes = 0  # completed passes over every collection
 
+    @property
+    def idle(self) -> bool:
+        """Nothing kicked is waiting and no pass over every collection is due."""
+        return not self._hot and not self._scan_due
+
     def kick(self, collection: str | None = None, document_id: Any = None) -> None:
         """Something was just stored: that document (or, without one, everything) soon."""
         if collection is None or document_id is None:
