@@ -82,3 +82,14 @@ async def test_a_burst_in_one_hour_is_read_removed_and_settled_across_shards(db:
     await restarted.remove(burst[60:])
     assert await restarted.settle(HOUR + SLOT) == HOUR + SLOT
     assert await db[SLOTS].count_documents({}) == 1  # the watermark alone
+
+
+async def test_a_range_of_hours_is_read_by_id_or_in_one_query(db: Any) -> None:
+    slots = DeadlineSlots(db, DocumentLocks())
+    near = [_record("sz:N1", NOW + SLOT), _record("sz:N2", NOW + 3 * SLOT)]
+    far = _record("sz:F", NOW + timedelta(days=10))
+    await slots.place([*near, far], NOW)
+    by_id = await slots.read_range(HOUR, HOUR + 5 * SLOT)  # hour by hour
+    assert sorted(d.id for d in by_id) == sorted(d.id for d in near)
+    in_one = await slots.read_range(HOUR, HOUR + timedelta(days=20))  # one range query
+    assert sorted(d.id for d in in_one) == sorted(d.id for d in [*near, far])
