@@ -27,9 +27,7 @@ from tests.support.surveys import site_rules
 from tests.support.waiting import eventually
 from tests.unit.workflow.builders import registered
 
-# Slow: on the hour-document deadline storage this run exceeds its 300 s limit on FerretDB
-# here (issue 5 stays open until it fits again); `make reliability` runs it.
-pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+pytestmark = pytest.mark.reliability
 CASES = 30
 DEADLINES = ("case.deadline_missed", "case.deadline_approaching")
 
