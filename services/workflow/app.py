@@ -29,7 +29,6 @@ NAME = "workflow"
 async def wire(ctx: ServiceContext) -> Wiring:
     case_store = MongoCaseStore(ctx.db, ctx.locks)
     await case_store.index_recurrence()
-    await case_store.migrate_deadlines(ctx.clock.now())
     service = CaseService(
         store=case_store,
         rulebook=ctx.rulebook,

@@ -22,7 +22,6 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import Database
@@ -76,9 +75,7 @@ def to_entry(deadline: Deadline) -> str:
     )  # fmt: skip
 
 
-def from_entry(entry: str | dict[str, Any]) -> Deadline:
-    if isinstance(entry, dict):  # the first form, one field per attribute
-        return Deadline(**entry)
+def from_entry(entry: str) -> Deadline:
     case_id, site, stage, token, kind, fire_at, due, rule, occurrence = json.loads(entry)
     return Deadline(
         case_id,

@@ -36,7 +36,6 @@ from services.workflow.slots import SLOTS
 
 CASES, FIRED, RECURRENCE, PLANS = "cases", "fired", "recurrence", "plans"
 DEADLINES = SLOTS
-LEGACY_DEADLINES = "deadlines"  # one document per record, before deadline_slots
 INDEX_BUILT = "index-built"  # the `recurrence` document saying closed cases were listed
 OUTBOX_COLLECTIONS = (CASES, FIRED)
 _STORE_ONLY = ("_id", "outbox", "outbox_n", "applied_events", "schedule_pending", "deadline_token")

@@ -22,7 +22,6 @@ from services.workflow.store import (
     CASES,
     FIRED,
     INDEX_BUILT,
-    LEGACY_DEADLINES,
     PLANS,
     RECURRENCE,
     CaseCounts,
@@ -196,18 +195,6 @@ class MongoCaseStore:
             else:
                 cases.append(case)
         return cases
-
-    async def migrate_deadlines(self, now: datetime) -> int:
-        """Once: move records of the one-document-per-record layout into their hours."""
-        if LEGACY_DEADLINES not in await self._db.list_collection_names():
-            return 0
-        legacy = self._db[LEGACY_DEADLINES]
-        records = [
-            Deadline(**{k: v for k, v in d.items() if k != "_id"}) async for d in legacy.find({})
-        ]
-        await self._slots.place(records, now)
-        await legacy.drop()
-        return len(records)
 
     async def deadline_floor(self, now: datetime) -> datetime:
         return await self._slots.floor(now)

@@ -1,6 +1,5 @@
 """Which hour a deadline record is stored in, and its field name there."""
 
-import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 from services.workflow.domain.deadlines import Deadline
@@ -51,4 +50,3 @@ def test_a_record_is_stored_as_one_string_and_read_back_equal() -> None:
         entry = to_entry(record)
         assert isinstance(entry, str)
         assert from_entry(entry) == record
-        assert from_entry(dataclasses.asdict(record)) == record  # the first form
