@@ -73,6 +73,9 @@ def _prepared(module: Any) -> tuple[list[str], Any, Any]:
     from services.common.rules import RuleFileErrors
     from services.common.settings import ServiceSettings
 
+    misspelt = _misspelt_variables()
+    if misspelt:
+        return misspelt, None, None
     try:
         settings = ServiceSettings()
         app = module.create_app(settings)
@@ -85,6 +88,42 @@ def _prepared(module: Any) -> tuple[list[str], Any, Any]:
     except (OSError, ValueError) as exc:
         return [str(exc)], None, None
     return [], settings, app
+
+
+SETTINGS_MODULES = (
+    "services.common.settings",
+    "services.survey.settings",
+    "services.reporting.settings",
+)
+# QLOOP_ variables read by tools, not by a service's settings (deploy/local, tests, bench).
+TOOL_VARIABLES = frozenset(
+    {"QLOOP_DB_PORT", "QLOOP_AMQP_PORT", "QLOOP_STATE_DIR", "QLOOP_CRASH_AT",
+     "QLOOP_CRASH_AFTER", "QLOOP_FAULT_COMPLAINTS", "QLOOP_FAULT_MONGOD",
+     "QLOOP_FAULT_RESULTS", "QLOOP_SCREENSHOTS"}
+)  # fmt: skip
+
+
+def _misspelt_variables() -> list[str]:
+    """A `QLOOP_` variable that is no setting of any service but close to one: refused, as
+    pydantic-settings would ignore it and the service would run on the default (say, a
+    `QLOOP_MONGO_URL` meant as `QLOOP_MONGODB_URL`)."""
+    import difflib
+    import os
+
+    from pydantic_settings import BaseSettings
+
+    known = set(TOOL_VARIABLES)
+    for name in SETTINGS_MODULES:
+        for value in vars(importlib.import_module(name)).values():
+            if isinstance(value, type) and issubclass(value, BaseSettings):
+                prefix = str(value.model_config.get("env_prefix") or "")
+                known |= {(prefix + field).upper() for field in value.model_fields}
+    refusals = []
+    for name in sorted(n for n in os.environ if n.startswith("QLOOP_") and n not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+        if close:
+            refusals.append(f"{name}: not a setting; did you mean {close[0]}?")
+    return refusals
 
 
 def _settings_refusals(exc: Any) -> list[str]:

@@ -48,6 +48,16 @@ CORPUS: list[tuple[str, str, str | None, str]] = [
     ("survey", "QLOOP_SMTP_ENABLED", "perhaps", "QLOOP_SMTP_ENABLED: Input should be a valid"),
     ("reporting", "QLOOP_REPORTING_ON_TIME_TARGET", "150", "QLOOP_REPORTING_ON_TIME_TARGET:"),
     ("reporting", "QLOOP_REPORTING_GAUGE_REFRESH_SECONDS", "0", "GAUGE_REFRESH_SECONDS:"),
+    # Misspelt: no setting, but close to one (pydantic-settings alone would ignore them).
+    (
+        "workflow",
+        "QLOOP_PREFECTH",
+        "4",
+        "QLOOP_PREFECTH: not a setting; did you mean QLOOP_PREFETCH?",
+    ),
+    ("intake", "QLOOP_MONGO_URL", "mongodb://db/", "did you mean QLOOP_MONGODB_URL?"),
+    ("survey", "QLOOP_SURVEY_LINK_SECRETS", "x" * 40, "did you mean QLOOP_SURVEY_LINK_SECRET?"),
+    ("reporting", "QLOOP_REPORTING_ON_TIME_TARGT", "95", "QLOOP_REPORTING_ON_TIME_TARGET?"),
 ]
 
 
@@ -106,6 +116,20 @@ def test_a_bad_setting_is_refused_with_one_line_naming_it(
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"qloop run {service}: "), lines
     assert expected in lines[0], lines
+
+
+def test_an_unrelated_qloop_variable_is_not_refused(
+    environment: dict[str, str], never_serve: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith("QLOOP_")]:
+        monkeypatch.delenv(name)
+    for name, good in environment.items():
+        if name.startswith("QLOOP_"):
+            monkeypatch.setenv(name, good)
+    monkeypatch.setenv("QLOOP_DB_PORT", "27018")  # read by deploy/local/infra.sh
+    monkeypatch.setenv("QLOOP_TEAM_NOTE", "hello")  # close to nothing qloop reads
+    with pytest.raises(AssertionError, match="started despite"):  # got as far as serving
+        cli.main(["run", "intake"])
 
 
 def test_the_command_itself_prints_no_traceback(environment: dict[str, str]) -> None:
