@@ -96,8 +96,13 @@ class Attachment(_Contract):
     checksum: str | None = None
 
 
+# Bounds a claim can never reach, so that `1e400000` or a 10,000-digit amount is refused
+# with its field path instead of being carried into reports.
+MAX_AMOUNT = Decimal(10) ** 15
+
+
 class Money(_Contract):
-    amount: Annotated[Decimal, Field(ge=0)]
+    amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=30)]
     currency: str = Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")
 
 

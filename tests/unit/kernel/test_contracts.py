@@ -99,3 +99,20 @@ def test_new_event_refuses_unregistered_models() -> None:
         new_event(
             Unknown(x=1), site="sz", source="/t", time=datetime.now(UTC), event_id=uuid.uuid4()
         )
+
+
+@pytest.mark.parametrize("amount", ["1e400000", "1" * 40, "1000000000000001", "-1", "NaN"])
+def test_money_beyond_any_claim_is_refused_with_its_field(amount: str) -> None:
+    from services.common.contracts.complaint import Money
+
+    with pytest.raises(ValidationError) as refused:
+        Money(amount=amount, currency="CNY")  # type: ignore[arg-type]
+    assert refused.value.errors()[0]["loc"] == ("amount",)
+
+
+def test_money_of_a_real_claim_is_kept_exactly() -> None:
+    from decimal import Decimal
+
+    from services.common.contracts.complaint import Money
+
+    assert Money(amount="125000.55", currency="CNY").amount == Decimal("125000.55")  # type: ignore[arg-type]
