@@ -43,6 +43,7 @@ from bench.report import (
     command_totals,
     cpu_rows,
     cpu_seconds,
+    delete_queues,
     machine,
     table,
     update_section,
@@ -337,6 +338,7 @@ async def run(
             # (SIGBUS) when a database file goes while connections still map it.
             await listening.aclose()
             stack.close()
+            await asyncio.to_thread(delete_queues, amqp, pipeline.env["QLOOP_QUEUE_PREFIX"])
             for name in ("intake", "workflow"):
                 await client.drop_database(f"{pipeline.database}_{name}")
             await client.close()

@@ -117,3 +117,15 @@ def cpu_rows(
 
 
 CPU_HEADER = ["process", "CPU ms per unit", "share of one core"]
+
+
+def delete_queues(amqp_url: str, prefix: str) -> None:
+    """Delete a run's queues (left behind, thousands of idle quorum queues once made the
+    local RabbitMQ stop answering new connections). Needs the management plugin."""
+    from services.common.deadletters import management_url_from
+    from tests.support.rabbit import delete_queues as delete
+
+    try:
+        delete(management_url_from(amqp_url), prefix)
+    except OSError as exc:
+        print(f"could not delete the queues {prefix}*: {exc}")  # noqa: T201

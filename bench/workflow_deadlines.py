@@ -31,6 +31,7 @@ from bench.report import (
     command_totals,
     cpu_rows,
     cpu_seconds,
+    delete_queues,
     machine,
     table,
     update_section,
@@ -179,6 +180,7 @@ async def main(n: int) -> None:
             )
     finally:
         await connection.close()
+        await asyncio.to_thread(delete_queues, settings.amqp_url, settings.queue_prefix)
         await client.drop_database(f"{settings.database}_workflow")
         await client.close()
     update_section(

@@ -67,7 +67,7 @@ class CaseService:
         earlier = await self._earlier(rules, registered)
         decision = open_for_complaint(registered, rules, self.clock.now(), earlier=earlier)
         created = await self._open(decision, correlation_id, causation_id)
-        stored = await self.store.get(decision.case.id)
+        stored = decision.case if created else await self.store.get(decision.case.id)
         if stored is not None and stored.repeat_of is not None:
             await self._link_repeat(stored, rules, correlation_id)
         return created
@@ -94,12 +94,13 @@ class CaseService:
     async def _open(self, decision: Decision, correlation_id: str, causation_id: str) -> bool:
         case = decision.case
         events = self.events_for(case, decision.facts, correlation_id, causation_id)
+        planned, placed = await self.schedule.plan_opening(case)
         created = await self.store.open(case, events)
         if created:
             self.metrics.opened.labels(case.site, case.origin, str(case.repeat).lower()).inc()
             self.observe(case, decision.facts)
             self.kick_relay(case.id)
-        await self.schedule.plan(case)
+            self.schedule.hold(planned, placed)
         return created
 
     async def _link_repeat(self, new_case: Case, rules: SiteRules, correlation_id: str) -> None:

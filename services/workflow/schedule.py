@@ -57,6 +57,24 @@ class Schedule:
         placed = await service.store.schedule(case, planned, service.clock.now())
         self._hold([d for d in planned if d.id in placed], placed)
 
+    async def plan_opening(self, case: Case) -> tuple[list[Deadline], dict[str, datetime]]:
+        """Store the records of a case about to be inserted, before it is: no plan marker
+        is needed (a crash before the insert leaves records of a case that does not exist,
+        dropped without an event when they come due, and the redelivered event plans
+        again). Pass the result to `hold` once the case is stored: a record the agenda
+        held earlier could fire before its case exists, and be dropped."""
+        service = self._service
+        try:
+            rules = service.rulebook.for_site(case.site)
+        except UnknownSite:
+            log.error("case %s: no rules for site %s; not scheduled", case.id, case.site)
+            return [], {}
+        planned = deadlines.plan(case, rules)
+        return planned, await service.store.place(planned, service.clock.now())
+
+    def hold(self, planned: list[Deadline], placed: dict[str, datetime]) -> None:
+        self._hold([d for d in planned if d.id in placed], placed)
+
     def _hold(self, planned: list[Deadline], placed: dict[str, datetime]) -> None:
         """Records stored in hours already read go to the agenda now."""
         if self._read_until is not None:

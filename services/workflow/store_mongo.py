@@ -51,7 +51,8 @@ class MongoCaseStore:
             "applied_events": [],
         }
         document = with_outbox(document, events)
-        await self._mark_unplanned(case.id, case.version)
+        # No plan marker: a new case's records are placed before it is inserted (see
+        # Schedule.plan_opening).
         try:
             await self._cases.insert_one(document)
         except DuplicateKeyError:
@@ -178,12 +179,16 @@ class MongoCaseStore:
         """Store the planned records in their hours (planning twice changes nothing); the
         hour each went to, by record id. Records of an earlier visit stay until they come
         due and are dropped then without an event."""
-        placed = await self._slots.place(planned, now)
+        placed = await self.place(planned, now)
         async with self._locks.hold(PLANS, case.id):
             marker = await self._plans.find_one({"_id": case.id})
             if marker is not None and int(marker.get("version", 0)) <= case.version:
                 await self._plans.delete_one({"_id": case.id})
         return placed
+
+    async def place(self, planned: Sequence[Deadline], now: datetime) -> dict[str, datetime]:
+        """Store records in their hours, leaving plan markers alone."""
+        return await self._slots.place(planned, now)
 
     async def pending_plans(self, limit: int) -> list[Case]:
         cases = []
