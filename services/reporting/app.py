@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 async def wire(ctx: ServiceContext) -> Wiring:
     settings = ReportingSettings()
     rulebook = Rulebook.load(ctx.settings.rules_dir)
-    read_models = store.MongoReadModels(ctx.db, ctx.locks)
+    read_models = store.MongoReadModels(ctx.db, ctx.locks, id_filters_only=ctx.id_filters_only)
     projector = Projector(
         store=read_models, locks=ctx.locks, sites=RuleSites(rulebook), policy=settings.policy()
     )

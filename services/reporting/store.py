@@ -142,7 +142,12 @@ class ReadModelStore(Protocol):
 
 
 class MongoReadModels:
-    def __init__(self, db: Database, locks: DocumentLocks) -> None:
+    def __init__(
+        self, db: Database, locks: DocumentLocks, *, id_filters_only: bool = False
+    ) -> None:
+        # FerretDB (`id_filters_only`): a filter with more than `_id` scans every entity, so
+        # the compare-and-set on `version` is a read and a write by `_id` under the lock.
+        self._id_filters_only = id_filters_only
         self.db = db
         self._events, self._entities = db[EVENTS], db[ENTITIES]
         self._locks = locks
@@ -201,11 +206,18 @@ class MongoReadModels:
                 raise VersionConflict(record.id) from None
         else:
             fields = {k: v for k, v in document.items() if k not in ("_id", "contributed")}
-            result = await self._entities.update_one(
-                {"_id": record.id, "version": previous.version}, {"$set": fields}
-            )
-            if result.matched_count != 1:
-                raise VersionConflict(record.id)
+            # The projector holds the entity's lock (projector.py) around this write.
+            if self._id_filters_only:
+                current = await self._entities.find_one({"_id": record.id}, {"version": 1})
+                if current is None or current.get("version") != previous.version:
+                    raise VersionConflict(record.id)
+                await self._entities.update_one({"_id": record.id}, {"$set": fields})
+            else:
+                result = await self._entities.update_one(
+                    {"_id": record.id, "version": previous.version}, {"$set": fields}
+                )
+                if result.matched_count != 1:
+                    raise VersionConflict(record.id)
         # The month's copy follows the entity (a crash in between is repaired by the
         # entity's next event, or by a rebuild).
         month = listing.get("month")

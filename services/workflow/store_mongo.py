@@ -34,7 +34,12 @@ from services.workflow.store import (
 
 
 class MongoCaseStore:
-    def __init__(self, db: Database, locks: DocumentLocks) -> None:
+    def __init__(
+        self, db: Database, locks: DocumentLocks, *, id_filters_only: bool = False
+    ) -> None:
+        # FerretDB (`id_filters_only`): a filter with more than `_id` scans every case, so a
+        # conditional write is a read by `_id` and a write by `_id` under the case's lock.
+        self._id_filters_only = id_filters_only
         self._cases = db[CASES]
         self._fired = db[FIRED]
         self._plans = db[PLANS]
@@ -87,12 +92,24 @@ class MongoCaseStore:
         await self._index_closing(case, base)
         await self._mark_unplanned(case.id, base.version + 1)
         async with self._locks.hold(CASES, case.id):
-            result = await self._cases.update_one(query, merge(*updates))
-            if result.modified_count == 1:
-                return True
-            current = await self._cases.find_one(
-                {"_id": case.id}, {"version": 1, "applied_events": 1}
-            )
+            if self._id_filters_only:
+                current = await self._cases.find_one(
+                    {"_id": case.id}, {"version": 1, "applied_events": 1}
+                )
+                if (
+                    current is not None
+                    and current.get("version") == base.version
+                    and event_id not in (current.get("applied_events") or [])
+                ):
+                    await self._cases.update_one({"_id": case.id}, merge(*updates))
+                    return True
+            else:
+                result = await self._cases.update_one(query, merge(*updates))
+                if result.modified_count == 1:
+                    return True
+                current = await self._cases.find_one(
+                    {"_id": case.id}, {"version": 1, "applied_events": 1}
+                )
         if current is not None and event_id in (current.get("applied_events") or []):
             return False
         raise VersionConflict(f"case {case.id} changed meanwhile (version {base.version})")
