@@ -92,24 +92,21 @@ class MongoCaseStore:
         await self._index_closing(case, base)
         await self._mark_unplanned(case.id, base.version + 1)
         async with self._locks.hold(CASES, case.id):
-            if self._id_filters_only:
-                current = await self._cases.find_one(
-                    {"_id": case.id}, {"version": 1, "applied_events": 1}
-                )
-                if (
-                    current is not None
-                    and current.get("version") == base.version
-                    and event_id not in (current.get("applied_events") or [])
-                ):
-                    await self._cases.update_one({"_id": case.id}, merge(*updates))
-                    return True
-            else:
+            if not self._id_filters_only:
                 result = await self._cases.update_one(query, merge(*updates))
                 if result.modified_count == 1:
                     return True
-                current = await self._cases.find_one(
-                    {"_id": case.id}, {"version": 1, "applied_events": 1}
-                )
+            current = await self._cases.find_one(
+                {"_id": case.id}, {"version": 1, "applied_events": 1}
+            )
+            if (
+                self._id_filters_only
+                and current is not None
+                and current.get("version") == base.version
+                and event_id not in (current.get("applied_events") or [])
+            ):
+                await self._cases.update_one({"_id": case.id}, merge(*updates))
+                return True
         if current is not None and event_id in (current.get("applied_events") or []):
             return False
         raise VersionConflict(f"case {case.id} changed meanwhile (version {base.version})")

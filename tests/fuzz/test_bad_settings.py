@@ -90,6 +90,15 @@ def never_serve(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(uvicorn.Server, "run", refuse)
 
 
+def _use(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the good environment's QLOOP_ variables, none of the machine's."""
+    for name in [n for n in os.environ if n.startswith("QLOOP_")]:
+        monkeypatch.delenv(name)
+    for name, good in environment.items():
+        if name.startswith("QLOOP_"):
+            monkeypatch.setenv(name, good)
+
+
 @pytest.mark.parametrize(("service", "variable", "value", "expected"), CORPUS)
 def test_a_bad_setting_is_refused_with_one_line_naming_it(
     service: str,
@@ -101,11 +110,7 @@ def test_a_bad_setting_is_refused_with_one_line_naming_it(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for name in [n for n in os.environ if n.startswith("QLOOP_")]:
-        monkeypatch.delenv(name)
-    for name, good in environment.items():
-        if name.startswith("QLOOP_"):
-            monkeypatch.setenv(name, good)
+    _use(environment, monkeypatch)
     if value is None:
         monkeypatch.delenv(variable)
     else:
@@ -121,11 +126,7 @@ def test_a_bad_setting_is_refused_with_one_line_naming_it(
 def test_an_unrelated_qloop_variable_is_not_refused(
     environment: dict[str, str], never_serve: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in [n for n in os.environ if n.startswith("QLOOP_")]:
-        monkeypatch.delenv(name)
-    for name, good in environment.items():
-        if name.startswith("QLOOP_"):
-            monkeypatch.setenv(name, good)
+    _use(environment, monkeypatch)
     monkeypatch.setenv("QLOOP_DB_PORT", "27018")  # read by deploy/local/infra.sh
     monkeypatch.setenv("QLOOP_TEAM_NOTE", "hello")  # close to nothing qloop reads
     with pytest.raises(AssertionError, match="started despite"):  # got as far as serving

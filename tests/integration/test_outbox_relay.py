@@ -21,6 +21,22 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 
+def _relay(db: Any, publish: Any, batch: int = 200) -> OutboxRelay:
+    """A relay over `left` as on FerretDB: no periodic pass over it within the test."""
+    return OutboxRelay(
+        db,
+        ["left"],
+        publish,
+        clock=SystemClock(),
+        metrics=kernel_metrics(),
+        locks=DocumentLocks(),
+        poll_seconds=0.1,
+        scan_seconds=3600,
+        batch=batch,
+        id_filters_only=True,
+    )
+
+
 async def test_start_up_pass_relays_more_than_one_batch(
     settings: ServiceSettings, mongo: AsyncMongoClient[dict[str, Any]]
 ) -> None:
@@ -43,18 +59,7 @@ async def test_start_up_pass_relays_more_than_one_batch(
     async def publish(message: OutgoingMessage) -> None:
         published.append(message)
 
-    relay = OutboxRelay(
-        db,
-        ["left"],
-        publish,
-        clock=SystemClock(),
-        metrics=kernel_metrics(),
-        locks=DocumentLocks(),
-        poll_seconds=0.1,
-        scan_seconds=3600,
-        batch=5,
-        id_filters_only=True,
-    )
+    relay = _relay(db, publish, batch=5)
     task = asyncio.create_task(relay.run())
     try:
 
@@ -90,17 +95,7 @@ async def test_a_kick_during_a_pass_asks_for_another(
             await db.left.update_one({"_id": "b"}, outbox_update([second]), upsert=True)
             relay.kick()
 
-    relay = OutboxRelay(
-        db,
-        ["left"],
-        publish,
-        clock=SystemClock(),
-        metrics=kernel_metrics(),
-        locks=DocumentLocks(),
-        poll_seconds=0.1,
-        scan_seconds=3600,
-        id_filters_only=True,
-    )
+    relay = _relay(db, publish)
     task = asyncio.create_task(relay.run())
     try:
 
