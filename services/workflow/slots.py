@@ -18,12 +18,13 @@ holds the hour's lock.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from services.common.storage.locks import DocumentLocks
+from services.common.storage.locks import DocumentLocks, SharedLock
 from services.common.storage.mongo import Database
 from services.workflow.domain.deadlines import Deadline
 
@@ -96,13 +97,16 @@ class DeadlineSlots:
         self._locks = locks
         self._floor: datetime | None = None
         self._placed: dict[str, datetime] = {}  # record id -> hour stored in (records read)
+        # Placing records (shared: cases open concurrently) against moving the watermark
+        # (exclusive: no record may go to an hour while it is found empty and deleted).
+        self._watermark = SharedLock()
 
     async def floor(self, now: datetime) -> datetime:
         """The watermark hour (set to `now`'s hour in a new database)."""
         if self._floor is None:
             document = await self._slots.find_one({"_id": WATERMARK})
             if document is None:
-                async with self._locks.hold(SLOTS, WATERMARK):
+                async with self._watermark.exclusive():
                     await self._write_floor(slot_of(now))
             else:
                 self._floor = document["until"].astimezone(UTC)
@@ -115,12 +119,13 @@ class DeadlineSlots:
 
     async def place(self, planned: Iterable[Deadline], now: datetime) -> dict[str, datetime]:
         """Store the records (the same record twice is one entry); their hours by id. Holds
-        the watermark's lock, so that the hour a record goes to is not settled meanwhile."""
+        the watermark (shared), so that the hour a record goes to is not settled meanwhile;
+        the shards are written concurrently."""
         planned = list(planned)
         if not planned:
             return {}
         await self.floor(now)
-        async with self._locks.hold(SLOTS, WATERMARK):
+        async with self._watermark.shared():
             floor = self._floor
             assert floor is not None
             by_slot: dict[datetime, list[Deadline]] = {}
@@ -132,12 +137,19 @@ class DeadlineSlots:
                 for d in deadlines:
                     by_shard.setdefault(shard_id(start, d.case_id), []).append(d)
                 placed.update((d.id, start) for d in deadlines)
-            for shard, deadlines in by_shard.items():
-                fields = {f"entries.{entry_key(d.id)}": to_entry(d) for d in deadlines}
-                async with self._locks.hold(SLOTS, shard):
-                    await self._slots.update_one({"_id": shard}, {"$set": fields}, upsert=True)
+            results = await asyncio.gather(
+                *(self._add(s, d) for s, d in by_shard.items()), return_exceptions=True
+            )
+            for result in results:  # every write has ended before the watermark is let go
+                if isinstance(result, BaseException):
+                    raise result
         self._placed.update(placed)
         return placed
+
+    async def _add(self, shard: str, deadlines: list[Deadline]) -> None:
+        fields = {f"entries.{entry_key(d.id)}": to_entry(d) for d in deadlines}
+        async with self._locks.hold(SLOTS, shard):
+            await self._slots.update_one({"_id": shard}, {"$set": fields}, upsert=True)
 
     async def read(self, start: datetime) -> list[Deadline]:
         """The records stored in the hour starting at `start` (its shards, by `_id`)."""
@@ -186,7 +198,7 @@ class DeadlineSlots:
         gone (their documents are deleted), stopping at the first hour still holding one;
         the watermark now. Hours are read by `_id`, oldest first, up to the first that still
         holds a record: after a backlog, each settle reads one hour until the hour empties."""
-        async with self._locks.hold(SLOTS, WATERMARK):
+        async with self._watermark.exclusive():
             floor = self._floor
             assert floor is not None
             last = slot_of(until) if slot_of(until) + SLOT <= until else slot_of(until) - SLOT

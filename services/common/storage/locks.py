@@ -38,3 +38,51 @@ class DocumentLocks:
             if self._users[key] == 0:  # nobody holds or waits: forget it
                 del self._users[key]
                 del self._locks[key]
+
+
+class SharedLock:
+    """Many holders at once (`shared`) or one alone (`exclusive`); a waiting exclusive
+    holder goes before shared holders that come after it, so it is never starved.
+    Releasing never waits (a cancelled holder can not leave it held)."""
+
+    def __init__(self) -> None:
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0  # exclusive holders waiting
+        self._released = asyncio.Event()
+
+    async def _next_release(self) -> None:
+        await self._released.wait()
+
+    def _release(self) -> None:
+        self._released.set()  # wakes everyone waiting now; later waiters wait for the next
+        self._released = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        while self._exclusive or self._waiting:
+            await self._next_release()
+        self._shared += 1
+        try:
+            yield
+        finally:
+            self._shared -= 1
+            self._release()
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        self._waiting += 1
+        try:
+            while self._exclusive or self._shared:
+                await self._next_release()
+        except BaseException:
+            self._waiting -= 1
+            self._release()  # shared holders it held back may go on
+            raise
+        self._waiting -= 1
+        self._exclusive = True
+        try:
+            yield
+        finally:
+            self._exclusive = False
+            self._release()
