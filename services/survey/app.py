@@ -42,7 +42,7 @@ async def wire(ctx: ServiceContext) -> Wiring:
     settings = survey_settings(ctx.settings)
     mailer = mailer_of(settings)
     svc = SurveyService(
-        store=store.MongoSurveyStore(ctx.db, ctx.locks),
+        store=store.MongoSurveyStore(ctx.db, ctx.locks, id_filters_only=ctx.id_filters_only),
         rulebook=ctx.rulebook,
         clock=ctx.clock,
         metrics=survey_metrics(ctx.registry),

@@ -111,9 +111,15 @@ class SurveyStore(Protocol):
 
 
 class MongoSurveyStore:
-    def __init__(self, db: Database, locks: DocumentLocks) -> None:
+    def __init__(
+        self, db: Database, locks: DocumentLocks, *, id_filters_only: bool = False
+    ) -> None:
         self._db = db
         self._locks = locks
+        # FerretDB: a filter with more than `_id` scans the collection (every invitation
+        # of every campaign), so there a conditional write is a read and a write by `_id`
+        # under the document's lock (one survey instance there: docs/architecture.md).
+        self._id_filters_only = id_filters_only
 
     # --- customer activity ---------------------------------------------------------------
     async def record_delivery(self, document: Document) -> bool:
@@ -210,10 +216,15 @@ class MongoSurveyStore:
         self, invitation_id: str, events: Sequence[Envelope[BaseModel]], mail: str
     ) -> bool:
         update = merge({"$set": {"reminded": True, "mail": mail}}, outbox_update(events))
+        invitations = self._db[INVITATIONS]
         async with self._locks.hold(INVITATIONS, invitation_id):
-            result = await self._db[INVITATIONS].update_one(
-                {"_id": invitation_id, "reminded": False}, update
-            )
+            if self._id_filters_only:
+                current = await invitations.find_one({"_id": invitation_id}, {"reminded": 1})
+                if current is None or current.get("reminded") is not False:
+                    return False
+                await invitations.update_one({"_id": invitation_id}, update)
+                return True
+            result = await invitations.update_one({"_id": invitation_id, "reminded": False}, update)
         return result.modified_count == 1
 
     async def pending_mail(self, limit: int = 50) -> list[Document]:
