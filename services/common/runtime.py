@@ -40,6 +40,7 @@ from services.common.storage.mongo import (
     Document,
     connect,
     ensure_indexes,
+    is_ferretdb,
     ping,
     pushes_down_only_id,
 )
@@ -103,18 +104,40 @@ def context_of(request: Request) -> ServiceContext:
 async def _connect_database(
     settings: ServiceSettings, name: str, registry: CollectorRegistry
 ) -> tuple[AsyncMongoClient[Document], Database]:
-    client = connect(
-        settings.mongodb_url, app_name=f"qloop-{name}", listeners=[CommandMetrics(registry)]
-    )
+    listeners = [CommandMetrics(registry)]
+    client = connect(settings.mongodb_url, app_name=f"qloop-{name}", listeners=listeners)
     # Each service owns its database: no service reads another's collections.
     db = client[service_database(settings, name)]
     for attempt in range(30):
         if await ping(db):
-            return client, db
+            break
         log.warning("database not reachable yet (attempt %d)", attempt + 1)
         await asyncio.sleep(1)
-    await client.close()
-    raise RuntimeError("database unreachable: check QLOOP_MONGODB_URL and that the server runs")
+    else:
+        await client.close()
+        raise RuntimeError("database unreachable: check QLOOP_MONGODB_URL and that the server runs")
+    if await is_ferretdb(db):
+        await client.close()
+        client = connect(
+            settings.mongodb_url,
+            app_name=f"qloop-{name}",
+            listeners=listeners,
+            retry_writes=False,
+        )
+        db = client[service_database(settings, name)]
+    return client, db
+
+
+def _failed(task: asyncio.Task[Any]) -> bool:
+    """Ended other than by finishing its work (some jobs run once at start)."""
+    return task.done() and (task.cancelled() or task.exception() is not None)
+
+
+def _report_stopped(task: asyncio.Task[Any]) -> None:
+    """A background task ended while the service runs: say why (readyz turns red)."""
+    if _failed(task):
+        reason = "cancelled" if task.cancelled() else repr(task.exception())
+        log.error("background task %s stopped: %s", task.get_name(), reason)
 
 
 def _subscribe(broker: RabbitBroker, consumer: EventConsumer, prefetch: int) -> None:
@@ -216,12 +239,16 @@ def create_service_app(
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks.append(asyncio.create_task(rules_reload.watch_rules(ctx), name="rules-watch"))
         tasks += [asyncio.create_task(job(ctx), name=job.__name__) for job in definition.background]
+        for task in tasks:
+            task.add_done_callback(_report_stopped)
+        app.state.tasks = tasks
         log.info("service %s started", definition.name)
         try:
             yield
         finally:
             log.info("service %s stopping", definition.name)
             for task in tasks:
+                task.remove_done_callback(_report_stopped)
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await broker.stop()
@@ -255,9 +282,19 @@ def _add_operational_routes(app: FastAPI) -> None:
             broker = bool(await ctx.broker.ping(timeout=2.0))
         except Exception:
             broker = False
-        ready = database and broker
+        # A background task (outbox relay, scheduler, ...) that ended would fail silently:
+        # the service is not ready, and an orchestrator restarts it.
+        stopped = [t.get_name() for t in getattr(request.app.state, "tasks", ()) if _failed(t)]
+        ready = database and broker and not stopped
         response.status_code = 200 if ready else 503
-        return {"status": "ready" if ready else "not ready", "database": database, "broker": broker}
+        body: dict[str, Any] = {
+            "status": "ready" if ready else "not ready",
+            "database": database,
+            "broker": broker,
+        }
+        if stopped:
+            body["stopped"] = stopped
+        return body
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

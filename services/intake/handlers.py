@@ -17,6 +17,7 @@ from services.common.contracts.envelope import SITE_PATTERN
 from services.common.contracts.registry import new_event
 from services.common.crashpoints import crashpoint
 from services.common.rulebook import Rulebook
+from services.common.storage.outbox import Kick
 from services.intake import domain
 from services.intake.metrics import IntakeMetrics
 from services.intake.store import (
@@ -46,7 +47,7 @@ class Intake:
     rulebook: Rulebook
     clock: Clock
     metrics: IntakeMetrics
-    kick: Any = None  # wakes the outbox relay for a document just written: kick(collection, id)
+    kick: Kick | None = None  # hands what was just stored to the outbox relay
 
     async def submit(
         self,
@@ -66,6 +67,7 @@ class Intake:
         )
         if not created and accepted.number is not None:
             self.metrics.duplicates.labels(submission.site).inc()
+            self._kick_stored(key)
             return Outcome(await self._view(accepted), created=False)
         crashpoint("intake.after_accept", accepted.key)
         # Just accepted here: nobody else registers it within the recovery delay.
@@ -88,12 +90,13 @@ class Intake:
         if not fresh:
             current = await self.store.get(accepted.key)
             if current is not None and current.number is not None:
+                self._kick_stored(accepted.key)
                 return None  # registered meanwhile: never claim a second number
         rules = self.rulebook.for_site(accepted.site)
         # The series follows acceptance time, so a retry after midnight on 31 December
         # still takes its number from the year it was accepted in.
         series = series or domain.number_series(rules, accepted.document["accepted_at"])
-        seq = await self.store.claim_number(series, accepted.key, now=self.clock.now())
+        seq = await self.store.claim_number(series, accepted.key, now=self.clock.now(), fresh=fresh)
         crashpoint("intake.after_claim", accepted.key)
         registered_at = self.clock.now()
         fact = domain.registration(
@@ -116,16 +119,23 @@ class Intake:
         if registered is not None:
             self._count(fact)
             if self.kick:
-                self.kick(COMPLAINTS, accepted.key)
+                self.kick(COMPLAINTS, accepted.key, [event])
             await self.store.release_claim(series, seq, accepted.key)
             return registered
         # Someone registered it meanwhile (a concurrent duplicate, or recovery).
+        self._kick_stored(accepted.key)
         current = await self.store.get(accepted.key)
         if current is not None and current.number == fact.number:
             await self.store.release_claim(series, seq, accepted.key)
         else:
             await self.store.return_number(series, seq, accepted.key)
         return None
+
+    def _kick_stored(self, key: str) -> None:
+        """A registration found stored already: its events may still wait in its outbox (a
+        request or delivery cancelled between storing and kicking the relay)."""
+        if self.kick:
+            self.kick(COMPLAINTS, key, None)
 
     def _count(self, fact: Any) -> None:
         c, site = fact.classification, fact.complaint.site
@@ -181,7 +191,7 @@ class Intake:
         )
         self.metrics.rejected.labels(known, reason.split(":")[0][:40]).inc()
         if self.kick:
-            self.kick(REJECTIONS, rejection_id)
+            self.kick(REJECTIONS, rejection_id, [event])
 
     async def recover(self) -> int:
         """Finish registrations a crash interrupted; returns how many were finished."""
@@ -195,6 +205,7 @@ class Intake:
                 finished += 1
             elif accepted is not None and accepted.document.get("sequence") == seq:
                 await self.store.release_claim(series, seq, key)
+                self._kick_stored(key)
             else:
                 await self.store.return_number(series, seq, key)
         for key in await self.store.unnumbered(older_than):

@@ -13,6 +13,7 @@ interrupted. So every number in a series is used exactly once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,11 +35,11 @@ from services.intake.domain import NumberSeries
 
 COMPLAINTS = "complaints"
 CLAIMS = "number_claims"
-HELD = "number_held"  # complaint key -> its claim, looked up by `_id` alone
 VOIDS = "number_voids"  # claims handed back, waiting to be taken over (usually none)
 REJECTIONS = "rejections"
 OUTBOX_COLLECTIONS = (COMPLAINTS, REJECTIONS)
 STALE_AFTER = timedelta(seconds=30)
+VOIDS_RECHECK = timedelta(seconds=5)
 
 INDEXES = {
     COMPLAINTS: [
@@ -82,7 +83,9 @@ class ComplaintStore(Protocol):
         self, key: str, submission: ComplaintSubmission, *, source: str, now: datetime
     ) -> tuple[Accepted, bool]: ...
     async def get(self, key: str) -> Accepted | None: ...
-    async def claim_number(self, series: NumberSeries, key: str, *, now: datetime) -> int: ...
+    async def claim_number(
+        self, series: NumberSeries, key: str, *, now: datetime, fresh: bool = False
+    ) -> int: ...
     async def complete(
         self, key: str, registered: ComplaintRegistered, events: Sequence[Envelope[BaseModel]]
     ) -> Accepted | None: ...
@@ -121,11 +124,11 @@ class MongoComplaintStore:
     def __init__(self, db: Database, locks: DocumentLocks) -> None:
         self._complaints = db[COMPLAINTS]
         self._claims = db[CLAIMS]
-        self._held = db[HELD]
         self._voids = db[VOIDS]
         self._rejections = db[REJECTIONS]
         self._locks = locks
         self._next: dict[str, int] = {}  # next sequence to try per series (a hint only)
+        self._voids_checked: dict[str, float] = {}  # series -> when none was last seen
 
     async def accept(
         self, key: str, submission: ComplaintSubmission, *, source: str, now: datetime
@@ -153,29 +156,36 @@ class MongoComplaintStore:
         document = await self._complaints.find_one({"_id": key})
         return _accepted(document) if document else None
 
-    async def claim_number(self, series: NumberSeries, key: str, *, now: datetime) -> int:
-        # Lookups by `_id` (FerretDB scans for any other filter). The held marker is written
-        # before the claim, as an intent; a marker without a number means a crash came
-        # between the two, and only then are the claims searched for this key.
-        held_id = f"{series.counter_id}|{key}"
+    async def claim_number(
+        self, series: NumberSeries, key: str, *, now: datetime, fresh: bool = False
+    ) -> int:
+        """The number `key` holds in `series`, claimed now unless it holds one already.
+
+        `fresh`: the complaint was accepted by this very call, so it can not hold a claim
+        yet and none is looked for. Otherwise (a redelivery after a crash, a concurrent
+        duplicate, recovery) the claims are searched for the key: a scan on FerretDB, but
+        only on those rare paths (a `number_held` marker per complaint, written before and
+        after the claim, cost three commands on every complaint)."""
         async with self._locks.hold(CLAIMS, series.counter_id):
-            held = await self._held.find_one({"_id": held_id})
-            if held is not None and held.get("seq") is not None:
-                return int(held["seq"])
-            if held is None:
-                await insert_once(self._held, {"_id": held_id, "seq": None})
-            else:
+            if not fresh:
                 earlier = await self._claims.find_one({"series": series.counter_id, "key": key})
                 if earlier is not None:
-                    await self._held.update_one({"_id": held_id}, {"$set": {"seq": earlier["seq"]}})
                     return int(earlier["seq"])
-            void = await self._voids.find_one({"series": series.counter_id})
+            void = await self._void(series)
             if void is not None and await self._take_over(void, key, now):
-                seq = int(void["seq"])
-            else:
-                seq = await self._insert_claim(series, key, now)
-            await self._held.update_one({"_id": held_id}, {"$set": {"seq": seq}})
-            return seq
+                return int(void["seq"])
+            return await self._insert_claim(series, key, now)
+
+    async def _void(self, series: NumberSeries) -> dict[str, Any] | None:
+        """A handed-back claim of `series`, if any. Looked for when this process handed one
+        back, and at least every VOIDS_RECHECK otherwise (another process may have)."""
+        checked = self._voids_checked.get(series.counter_id)
+        if checked is not None and time.monotonic() - checked < VOIDS_RECHECK.total_seconds():
+            return None
+        void = await self._voids.find_one({"series": series.counter_id})
+        if void is None:
+            self._voids_checked[series.counter_id] = time.monotonic()
+        return void
 
     async def _insert_claim(self, series: NumberSeries, key: str, now: datetime) -> int:
         seq = self._next.get(series.counter_id) or await self._after_last(series)
@@ -255,10 +265,10 @@ class MongoComplaintStore:
             if claim is None or claim.get("key") != key:
                 return
             await self._claims.update_one({"_id": claim["_id"]}, {"$set": {"key": None}})
-            await self._held.delete_one({"_id": f"{series.counter_id}|{key}"})
             await insert_once(
                 self._voids, {"_id": claim["_id"], "series": series.counter_id, "seq": seq}
             )
+            self._voids_checked.pop(series.counter_id, None)
 
     async def stale_claims(self, older_than: datetime) -> list[tuple[str, int, str]]:
         cursor = self._claims.find(

@@ -15,6 +15,7 @@ from services.common.rules.schema_survey import Survey
 from services.survey.domain import actions as act
 from services.survey.domain import links, scoring, window
 from services.survey.service import SurveyService
+from services.survey.store import RESPONSES
 
 
 class UnknownInvitation(LookupError):
@@ -162,11 +163,13 @@ async def answer(
             for a, h in raised
         ],
     }
-    if not await svc.store.insert_response(document, _events(svc, q, given, s, late, raised, via)):
+    events = _events(svc, q, given, s, late, raised, via)
+    if not await svc.store.insert_response(document, events):
+        svc.stored(RESPONSES, inv["_id"], None)
         stored = await svc.store.response(inv["_id"])
         assert stored is not None
         return _outcome(stored, created=False)
-    svc.stored()
+    svc.stored(RESPONSES, inv["_id"], events)
     svc.metrics.answers.labels(inv["site"], str(late.on_time).lower()).inc()
     for action, _ in raised:
         svc.metrics.actions.labels(inv["site"], action.trigger).inc()

@@ -20,6 +20,7 @@ from services.survey import activity
 from services.survey.domain import window
 from services.survey.domain.schedule import Period, campaign_id, scheduled_period
 from services.survey.service import Refused, SurveyService
+from services.survey.store import CAMPAIGNS, INVITATIONS
 
 log = logging.getLogger(__name__)
 INVITATIONS_NAMESPACE = uuid.UUID("0b8a9f43-2d55-4d0e-a3f5-9a1c0f7e6b21")
@@ -176,10 +177,11 @@ async def open_campaign(
     }
     events = [_opened_event(svc, campaign)] if campaign["status"] == "open" else []
     if not await svc.store.insert_campaign(campaign, events):
+        svc.stored(CAMPAIGNS, cid, None)
         stored = await svc.store.campaign(cid)
         assert stored is not None
         return stored, False
-    svc.stored()
+    svc.stored(CAMPAIGNS, cid, events)
     if campaign["status"] == "open":
         await dispatch(svc, campaign)
     return campaign, True
@@ -231,11 +233,14 @@ async def dispatch(svc: SurveyService, campaign: dict[str, Any]) -> int:
         }
         if document["reminder_at"] is None:
             document["reminded"] = True  # a window too short for a reminder
-        if await svc.store.insert_invitation(document, [_dispatched(svc, document)]):
+        invited = [_dispatched(svc, document)]
+        if await svc.store.insert_invitation(document, invited):
+            svc.stored(INVITATIONS, document["_id"], invited)
             sent += 1
+        else:
+            svc.stored(INVITATIONS, document["_id"], None)
             svc.metrics.invitations.labels(campaign["site"], "invitation").inc()
     await svc.store.update_campaign(campaign["_id"], {"dispatched": False}, {"dispatched": True})
-    svc.stored()
     return sent
 
 
@@ -260,12 +265,11 @@ async def open_due(svc: SurveyService) -> int:
     for campaign in await svc.store.campaigns_where(
         {"status": "pending", "opened_at": {"$lte": now}}
     ):
+        events = [_opened_event(svc, campaign)]
         if await svc.store.update_campaign(
-            campaign["_id"],
-            {"status": "pending"},
-            {"status": "open"},
-            [_opened_event(svc, campaign)],
+            campaign["_id"], {"status": "pending"}, {"status": "open"}, events
         ):
+            svc.stored(CAMPAIGNS, campaign["_id"], events)
             opened += 1
     for campaign in await svc.store.campaigns_where({"status": "open", "dispatched": False}):
         await dispatch(svc, campaign)
@@ -285,8 +289,7 @@ async def send_reminders(svc: SurveyService) -> int:
         event = _dispatched(svc, invitation, reminder=True)
         mail = "pending" if svc.mail_on and invitation["contact"]["email"] else "off"
         if await svc.store.mark_reminded(invitation["_id"], [event], mail):
+            svc.stored(INVITATIONS, invitation["_id"], [event])
             sent += 1
             svc.metrics.invitations.labels(invitation["site"], "reminder").inc()
-    if sent:
-        svc.stored()
     return sent

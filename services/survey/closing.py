@@ -15,6 +15,7 @@ from services.common.contracts.surveys import SurveyCampaignClosed, SurveyScored
 from services.survey.domain import actions as act
 from services.survey.domain import scoring, window
 from services.survey.service import SurveyService
+from services.survey.store import CAMPAIGNS
 
 
 def _scored(svc: SurveyService, campaign: dict[str, Any], s: scoring.Score, **extra: Any) -> Any:
@@ -152,7 +153,7 @@ async def close_campaign(svc: SurveyService, campaign_id: str) -> dict[str, Any]
     }
     if not await svc.store.update_campaign(campaign_id, {"status": "open"}, fields, events):
         return None
-    svc.stored()
+    svc.stored(CAMPAIGNS, campaign_id, events)
     _observe(svc, campaign["site"], closed, raised)
     return {**campaign, **fields}
 

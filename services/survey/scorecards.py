@@ -8,6 +8,7 @@ from typing import Any
 from services.common.contracts.surveys import SurveyScored
 from services.survey.domain import scorecards as cards
 from services.survey.service import Refused, SurveyService
+from services.survey.store import SCORECARDS
 
 
 async def record(
@@ -58,6 +59,5 @@ async def record(
         subject=customer_id,
     )
     created = await svc.store.insert_scorecard(document, [event])
-    if created:
-        svc.stored()
+    svc.stored(SCORECARDS, document["_id"], [event] if created else None)
     return document, created

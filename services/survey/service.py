@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -14,6 +15,7 @@ from services.common.contracts.registry import new_event
 from services.common.rulebook import Rulebook
 from services.common.rules import SiteRules
 from services.common.rules.schema_survey import Survey
+from services.common.storage.outbox import Kick
 from services.survey.domain import links
 from services.survey.metrics import SurveyMetrics
 from services.survey.store import SurveyStore
@@ -39,7 +41,7 @@ class SurveyService:
     public_url: str
     link_valid: timedelta = timedelta(days=30)
     mail_on: bool = False
-    kick: Callable[[], None] | None = None
+    kick: Kick | None = None  # hands what was just stored to the outbox relay
 
     def rules(self, site: str) -> tuple[SiteRules, Survey]:
         rules = self.rulebook.for_site(site)
@@ -71,7 +73,12 @@ class SurveyService:
         token = links.sign(self.link_secret, invitation_id, expires_at)
         return f"{self.public_url.rstrip('/')}/s/{token}"
 
-    def stored(self) -> None:
-        """Wake the outbox relay after a write with events."""
-        if self.kick:
-            self.kick()
+    def stored(
+        self, collection: str, document_id: Any, events: Sequence[Envelope[BaseModel]] | None
+    ) -> None:
+        """Hand the events just stored with a document to the outbox relay (a kick without
+        a document would pass over every collection: on FerretDB a scan of each). None:
+        the document was found stored already; the relay reads what it still holds (its
+        writer may have been cancelled before it kicked)."""
+        if self.kick and (events is None or events):
+            self.kick(collection, document_id, events)

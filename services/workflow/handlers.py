@@ -23,6 +23,7 @@ from services.common.contracts.envelope import Contract, Envelope
 from services.common.contracts.registry import new_event
 from services.common.rulebook import Rulebook
 from services.common.rules import SiteRules
+from services.common.storage.outbox import Kick
 from services.workflow.agenda import Agenda
 from services.workflow.domain import recurrence
 from services.workflow.domain.case import Case
@@ -47,9 +48,9 @@ class CaseService:
     rulebook: Rulebook
     clock: Clock
     metrics: WorkflowMetrics
-    kick: Callable[[str, Any], None] | None = None
+    kick: Kick | None = None  # wakes the outbox relay: kick(collection, id, events)
     agenda: Agenda = field(default_factory=Agenda)
-    kick_fired: Callable[[str, Any], None] | None = None  # wakes the relay of deadline events
+    kick_fired: Kick | None = None  # wakes the relay of deadline events
     schedule: Schedule = field(init=False)
     gauges: CaseGauges = field(init=False)
 
@@ -99,8 +100,10 @@ class CaseService:
         if created:
             self.metrics.opened.labels(case.site, case.origin, str(case.repeat).lower()).inc()
             self.observe(case, decision.facts)
-            self.kick_relay(case.id)
+            self.kick_relay(case.id, events)
             self.schedule.hold(planned, placed)
+        else:
+            self.kick_relay(case.id, None)  # maybe stored by a handler cancelled before its kick
         return created
 
     async def _link_repeat(self, new_case: Case, rules: SiteRules, correlation_id: str) -> None:
@@ -158,10 +161,11 @@ class CaseService:
         cid = correlation_id or base.id
         events = self.events_for(case, decision.facts, cid, event_id)
         if not await self.store.save(case, base=base, events=events, event_id=event_id):
-            return base, False  # this event was applied before
+            self.kick_relay(base.id, None)  # applied before, maybe by a cancelled handler
+            return base, False
         saved = case.model_copy(update={"version": base.version + 1})
         self.observe(saved, decision.facts)
-        self.kick_relay(saved.id)
+        self.kick_relay(saved.id, events)
         await self.schedule.plan(saved)
         return saved, True
 
@@ -198,10 +202,11 @@ class CaseService:
             elif isinstance(fact, CaseEscalated):
                 m.escalations.labels(case.site, fact.reason).inc()
 
-    def kick_relay(self, case_id: str) -> None:
-        """Wake the outbox relay for the case just written (read back by `_id` only)."""
+    def kick_relay(self, case_id: str, events: list[Envelope[BaseModel]] | None) -> None:
+        """Hand the events just stored with the case to the outbox relay (None: the case
+        was written before; the relay reads what it still holds)."""
         if self.kick is not None:
-            self.kick(CASES, case_id)
+            self.kick(CASES, case_id, events)
 
 
 def view(case: Case, now: datetime) -> dict[str, Any]:

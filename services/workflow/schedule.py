@@ -158,8 +158,8 @@ class Schedule:
         stored = await service.store.fire(deadline, events, now)
         if stored:
             self._count(case, facts, deadline, now)
-            if service.kick_fired is not None:
-                service.kick_fired(FIRED, deadline.id)
+        if service.kick_fired is not None:  # not stored now: fired before (read it again)
+            service.kick_fired(FIRED, deadline.id, events if stored else None)
         return int(stored), follow_up
 
     def _count(self, case: Case, facts: list[Contract], deadline: Deadline, now: datetime) -> None:

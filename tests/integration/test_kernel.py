@@ -3,6 +3,7 @@ stored once; duplicates; dead-lettering with reasons; the relay after a crash.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,3 +176,37 @@ async def test_a_message_whose_handler_keeps_failing_is_dead_lettered_at_the_lim
     assert by_id["refuse"]["x-qloop-fields"] == "data.note"
     assert attempts.count(str(crash.id)) == 3
     assert attempts.count(str(refuse.id)) == 1
+
+
+async def test_writes_are_not_retried_by_the_driver_on_ferretdb(settings: ServiceSettings) -> None:
+    # FerretDB ignores a retried write's transaction number: a write whose reply was lost
+    # would be applied twice (an outbox counter went to -1 after a database restart).
+    async with running(intake_app(settings)) as (_, ctx):
+        ferretdb = "ferretdbVersion" in await ctx.db.command("buildInfo")
+        assert ctx.db.client.options.retry_writes is (not ferretdb)
+        assert ctx.id_filters_only is ferretdb
+
+
+async def test_a_background_task_that_fails_makes_the_service_unready(
+    settings: ServiceSettings,
+) -> None:
+    async def once(ctx: ServiceContext) -> None:
+        return None  # a job that runs once at start and is done: still ready
+
+    async def breaks(ctx: ServiceContext) -> None:
+        await asyncio.sleep(0.05)
+        raise RuntimeError("job bug")
+
+    async def wire(ctx: ServiceContext) -> dict[QueueSpec, Any]:
+        return {}
+
+    definition = ServiceDefinition("jobs", 0, wire=wire, background=(once, breaks))
+    async with running(create_service_app(definition, settings)) as (client, _):
+
+        async def unready() -> bool:
+            return (await client.get("/readyz")).status_code == 503
+
+        await eventually(unready)
+        body = (await client.get("/readyz")).json()
+        assert body["stopped"] == ["breaks"]
+        assert body["database"] is True and body["broker"] is True

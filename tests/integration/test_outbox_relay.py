@@ -15,7 +15,12 @@ from services.common.contracts.registry import new_event
 from services.common.metrics import kernel_metrics
 from services.common.settings import ServiceSettings
 from services.common.storage.locks import DocumentLocks
-from services.common.storage.outbox import OutboxRelay, OutgoingMessage, outbox_update
+from services.common.storage.outbox import (
+    OutboxRelay,
+    OutgoingMessage,
+    PublishFailed,
+    outbox_update,
+)
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -107,3 +112,106 @@ async def test_a_kick_during_a_pass_asks_for_another(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert published == [str(first.id), str(second.id)]
+
+
+def _ping(note: str) -> Any:
+    return new_event(
+        DiagnosticPing(note=note, origin="test"), site="t", source="/t", time=datetime.now(UTC)
+    )
+
+
+async def test_events_handed_over_by_their_writer_are_relayed_without_a_read(
+    settings: ServiceSettings, mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    db = mongo[f"{settings.database}_intake"]
+    first, second = _ping("first"), _ping("second")
+    await db.left.insert_one({"_id": "a", "outbox": {}, "outbox_n": 0})
+    await db.left.update_one({"_id": "a"}, outbox_update([first, second]))
+    published: list[OutgoingMessage] = []
+
+    async def publish(message: OutgoingMessage) -> None:
+        published.append(message)
+
+    stored = await db.left.find_one({"_id": "a"})
+    assert stored is not None
+    relay = _relay(db, publish)
+    relay.kick("left", "a", [first, second])
+    reads = []
+    original_find_one = db.left.find_one
+
+    async def counting_find_one(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return await original_find_one(*args, **kwargs)
+
+    db.left.find_one = counting_find_one  # type: ignore[method-assign]
+    await relay.relay_once()
+    assert [m.event_id for m in published] == [str(first.id), str(second.id)]
+    assert [m.body.decode() for m in published] == [
+        stored["outbox"][str(e.id)]["body"] for e in (first, second)
+    ]
+    assert reads == []
+    document = await original_find_one({"_id": "a"})
+    assert document["outbox_n"] == 0 and document["outbox"] == {}
+
+
+async def test_a_handed_event_a_pass_relayed_first_is_not_relayed_twice(
+    settings: ServiceSettings, mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    # The writer stored the event; a pass read, published and removed it before the
+    # writer's kick came. Publishing the handed copy again would, on FerretDB (removals
+    # without an `$exists` guard), also count the outbox down twice, and a later pending
+    # entry would look like none to the next start-up pass.
+    db = mongo[f"{settings.database}_intake"]
+    early, later = _ping("early"), _ping("later")
+    await db.left.update_one({"_id": "a"}, outbox_update([early]), upsert=True)
+    published: list[str] = []
+
+    async def publish(message: OutgoingMessage) -> None:
+        published.append(message.event_id)
+
+    relay = _relay(db, publish)
+    relay.kick()  # a pass over everything
+    await relay.relay_once()
+    assert published == [str(early.id)]
+    relay.kick("left", "a", [early])  # the writer's kick, late
+    await db.left.update_one({"_id": "a"}, outbox_update([later]))
+    relay.kick("left", "a", [later])
+    await relay.relay_once()
+    assert published == [str(early.id), str(later.id)]
+    document = await db.left.find_one({"_id": "a"})
+    assert document is not None and document["outbox_n"] == 0 and document["outbox"] == {}
+
+
+async def test_a_failed_publish_is_tried_again_without_a_pass_over_everything(
+    settings: ServiceSettings, mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    # The broker is away: the kicked document's event is tried again until it goes, and
+    # (on FerretDB a scan of every collection) no full pass is asked for meanwhile.
+    db = mongo[f"{settings.database}_intake"]
+    event = _ping("while the broker restarts")
+    attempts: list[str] = []
+
+    async def publish(message: OutgoingMessage) -> None:
+        attempts.append(message.event_id)
+        if len(attempts) < 3:
+            raise PublishFailed(f"{message.event_id}: ChannelInvalidStateError")
+
+    relay = _relay(db, publish)
+    relay.kick()  # the start-up pass
+    await relay.relay_once()
+    passes = relay.full_passes
+    await db.left.update_one({"_id": "a"}, outbox_update([event]), upsert=True)
+    relay.kick("left", "a", [event])
+    task = asyncio.create_task(relay.run())
+    try:
+
+        async def gone() -> bool:
+            document = await db.left.find_one({"_id": "a"})
+            return document is not None and document["outbox_n"] == 0
+
+        await eventually(gone)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert attempts == [str(event.id)] * 3  # two failures, then the success
+    assert relay.full_passes == passes

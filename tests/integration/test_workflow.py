@@ -377,3 +377,32 @@ async def test_a_repeat_complaint_is_linked_and_reopens_the_closed_case(
         await tap.publish(_registration(third, later + timedelta(days=1), customer=customer))
         fresh = await _opened(ctx, f"sz:{third}")
         assert not fresh.get("repeat") and fresh.get("repeat_of") is None
+
+
+async def test_a_case_stored_by_a_cancelled_handler_is_announced_on_redelivery(
+    wf_settings: ServiceSettings, clock: ManualClock, tap: Tap
+) -> None:
+    # The broker connection closed while the handler ran: it was cancelled after the case
+    # was inserted and before it kicked the relay (found by the broker-restart test: on
+    # FerretDB no periodic pass reads the cases, so case.opened waited for a restart).
+    from services.workflow.domain.opening import open_for_complaint
+    from services.workflow.handlers import CaseService
+
+    number = f"SZ-T-{uuid.uuid4().hex[:8]}"
+    event = _registration(number)
+    async with running(create_app(wf_settings, clock=clock)) as (_, ctx):
+        service: CaseService = ctx.state["cases"]
+
+        async def started() -> bool:  # the start-up pass over every collection is done
+            return ctx.relay.idle and ctx.relay.full_passes >= 1
+
+        await eventually(started)
+        rules = service.rulebook.for_site("sz")
+        decision = open_for_complaint(event.data, rules, clock.now(), earlier=[])
+        facts = service.events_for(decision.case, decision.facts, str(event.id), str(event.id))
+        assert await service.store.open(decision.case, facts)  # stored, nobody kicked
+        await tap.publish(event)  # the unacknowledged delivery comes again
+        opened = [e for e in await tap.events(f"sz:{number}", 1) if e.type == "case.opened"]
+        assert [e.id for e in opened] == [facts[0].id]
+        stored = await ctx.db["cases"].find_one({"_id": f"sz:{number}"})
+        assert stored is not None and stored["outbox_n"] == 0

@@ -14,6 +14,7 @@ from tests.support.ledger import (
     Ledger,
     reconcile_deadline_events,
     reconcile_intake,
+    reconcile_outboxes,
     reconcile_read_models,
     reconcile_workflow,
 )
@@ -115,6 +116,8 @@ async def score(
         reporting = client[stack.db_name("reporting")]
         await reconcile_deadline_events(stack.site, reporting, findings)
         events = await reconcile_read_models(stack.site, reporting, stack.rules_dir, findings)
+        services = ("intake", "workflow", "survey", "reporting")
+        await reconcile_outboxes({s: client[stack.db_name(s)] for s in services}, findings)
     finally:
         await client.close()
     record = {

@@ -21,6 +21,7 @@ def connect(
     app_name: str,
     timeout_ms: int = 5000,
     listeners: Sequence[monitoring.CommandListener] = (),
+    retry_writes: bool = True,
 ) -> AsyncMongoClient[Document]:
     """A client for one event loop: build it in the lifespan, never at import."""
     return AsyncMongoClient(
@@ -31,6 +32,7 @@ def connect(
         appname=app_name,
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
+        retryWrites=retry_writes,
     )
 
 
@@ -52,6 +54,14 @@ async def ensure_indexes(db: Database, indexes: Mapping[str, Sequence[IndexModel
 
 async def pushes_down_only_id(db: Database) -> bool:
     """True on FerretDB, which uses no index and scans for any filter but `{_id: ...}`."""
+    return await is_ferretdb(db)
+
+
+async def is_ferretdb(db: Database) -> bool:
+    """FerretDB (1.24) takes no part in retryable writes: it ignores the transaction number
+    a retried write carries, so a write whose reply was lost is applied a second time when
+    PyMongo sends it again (seen after a database restart: an outbox counter at -1). Its
+    clients run with retryWrites=false; the callers' own retries read before they write."""
     info = await db.command("buildInfo")
     return "ferretdbVersion" in info
 

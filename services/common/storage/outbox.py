@@ -31,7 +31,13 @@ from services.common.storage.mongo import Database, is_transient
 
 log = logging.getLogger(__name__)
 
+REMEMBER_REMOVED = 10_000
 OUTBOX_INDEX = IndexModel([("outbox_n", ASCENDING)], name="outbox_pending")
+
+
+class PublishFailed(Exception):
+    """The broker did not take the message (unreachable, channel closed, not confirmed):
+    try it again. Nothing was lost, so there is nothing to look for in a full pass."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,10 @@ class OutgoingMessage:
 
 
 Publish = Callable[[OutgoingMessage], Awaitable[None]]
+# A writer hands the relay the events it just stored: kick(collection, document id, events);
+# events None: read the document (its write was found done, perhaps by a writer that was
+# cancelled after storing it and before kicking: the redelivery kicks instead).
+Kick = Callable[[str, Any, Sequence[Envelope[BaseModel]] | None], None]
 
 
 def outbox_update(
@@ -79,6 +89,21 @@ def with_outbox(
     return {**document, "outbox": entries, "outbox_n": update["$inc"]["outbox_n"]}
 
 
+def outgoing(envelopes: Sequence[Envelope[BaseModel]]) -> list[OutgoingMessage]:
+    """The messages the relay publishes for `envelopes` (as `outbox_update` stores them)."""
+    return [
+        OutgoingMessage(
+            event_id=str(env.id),
+            event_type=env.type,
+            routing_key=env.routing_key,
+            correlation_id=env.correlationid,
+            time=env.time,
+            body=to_json(env),
+        )
+        for env in envelopes
+    ]
+
+
 def _messages(document: dict[str, Any]) -> list[OutgoingMessage]:
     entries = sorted((document.get("outbox") or {}).items(), key=lambda kv: kv[1].get("seq", 0))
     return [
@@ -97,8 +122,9 @@ def _messages(document: dict[str, Any]) -> list[OutgoingMessage]:
 class OutboxRelay:
     """Publishes pending outbox entries of the given collections; restart-safe.
 
-    Writers kick the relay with the document they just stored: it is read by `_id` and
-    relayed at once (tried again after a failure). A full pass over every collection runs
+    Writers kick the relay with the document they just stored: it is relayed at once,
+    from the events the writer hands over when it does (no read), else read by `_id`;
+    after a failure it is read again and tried again. A full pass over every collection runs
     at start and after a failure that is not transient, for entries left by a crash, and then
     every `scan_seconds`, for entries written by another process (on FerretDB only over
     the `small` collections, e.g. requests a command-line tool writes).
@@ -140,7 +166,10 @@ class OutboxRelay:
             [c for c in collections if c in small] if id_filters_only else list(collections)
         )
         self._wake = asyncio.Event()
-        self._hot: dict[tuple[str, Any], None] = {}
+        # Kicked documents -> the events the writer stored (None: read the document).
+        self._hot: dict[tuple[str, Any], list[OutgoingMessage] | None] = {}
+        # Entries removed lately: a writer's kick may come after a pass relayed its events.
+        self._removed: dict[str, None] = {}
         self._scan_due = True
         self._last_scan = 0.0
         self.full_passes = 0  # completed passes over every collection
@@ -150,12 +179,24 @@ class OutboxRelay:
         """Nothing kicked is waiting and no pass over every collection is due."""
         return not self._hot and not self._scan_due
 
-    def kick(self, collection: str | None = None, document_id: Any = None) -> None:
-        """Something was just stored: that document (or, without one, everything) soon."""
+    def kick(
+        self,
+        collection: str | None = None,
+        document_id: Any = None,
+        events: Sequence[Envelope[BaseModel]] | None = None,
+    ) -> None:
+        """Something was just stored: that document (or, without one, everything) soon.
+        `events`: exactly the outbox entries that write stored, published without reading
+        the document (only the relay removes entries, and it remembers which)."""
         if collection is None or document_id is None:
             self._scan_due = True
         else:
-            self._hot[(collection, document_id)] = None
+            key = (collection, document_id)
+            known = self._hot.get(key, [])
+            if events is None or known is None:
+                self._hot[key] = None
+            else:
+                self._hot[key] = [*known, *outgoing(events)]
         self._wake.set()
 
     async def run(self) -> None:
@@ -163,7 +204,7 @@ class OutboxRelay:
             try:
                 busy = await self.relay_once()
             except Exception as exc:  # keep relaying after outages; nothing is lost meanwhile
-                transient = is_transient(exc)
+                transient = is_transient(exc) or isinstance(exc, PublishFailed)
                 level = logging.WARNING if transient else logging.ERROR
                 log.log(level, "outbox relay pass failed: %s", type(exc).__name__, exc_info=True)
                 if not transient:
@@ -206,16 +247,24 @@ class OutboxRelay:
         return published
 
     async def _relay_hot(self) -> int:
-        hot, self._hot = list(self._hot), {}
+        hot, self._hot = self._hot, {}
         try:
-            documents = []
-            for collection, document_id in hot:
-                document = await self._db[collection].find_one({"_id": document_id}, {"outbox": 1})
-                if document and document.get("outbox"):
-                    documents.append((collection, document))
-            counts = await asyncio.gather(*(self._relay_document(c, d) for c, d in documents))
+            documents: list[tuple[str, Any, list[OutgoingMessage], bool]] = []
+            for (collection, document_id), handed in hot.items():
+                messages = handed
+                if messages is None:
+                    document = await self._db[collection].find_one(
+                        {"_id": document_id}, {"outbox": 1}
+                    )
+                    messages = _messages(document) if document else []
+                if messages:
+                    documents.append((collection, document_id, messages, handed is not None))
+            counts = await asyncio.gather(
+                *(self._relay_messages(c, i, m, handed=h) for c, i, m, h in documents)
+            )
         except BaseException:
-            self._hot.update(dict.fromkeys(hot))  # tried again (an entry is removed once)
+            # Tried again from the stored document (an entry is removed once).
+            self._hot.update(dict.fromkeys(hot))
             raise
         return sum(counts)
 
@@ -229,7 +278,11 @@ class OutboxRelay:
             cursor = collection.find({"outbox_n": {"$gt": 0}}, {"outbox": 1}).limit(self._batch)
             documents = await cursor.to_list()
             pending += sum(len(d.get("outbox") or {}) for d in documents)
-            counts = sum(await asyncio.gather(*(self._relay_document(name, d) for d in documents)))
+            counts = sum(
+                await asyncio.gather(
+                    *(self._relay_messages(name, d["_id"], _messages(d)) for d in documents)
+                )
+            )
             # A full batch that moved something may hide more (no progress: no loop).
             more = more or (len(documents) >= self._batch and counts > 0)
             published += counts
@@ -238,16 +291,31 @@ class OutboxRelay:
             self.full_passes += 1
         return published, not more
 
-    async def _relay_document(self, collection: str, document: dict[str, Any]) -> int:
+    async def _relay_messages(
+        self,
+        collection: str,
+        document_id: Any,
+        messages: list[OutgoingMessage],
+        *,
+        handed: bool = False,
+    ) -> int:
+        """Publish and remove `messages` of one document, in order. `handed`: given by
+        their writer, not read from the document now, so maybe relayed meanwhile by a pass
+        that read the document before its writer kicked (event ids are never reused)."""
         done = 0
-        for message in _messages(document):
+        for message in messages:
+            if handed and message.event_id in self._removed:
+                continue
             crashpoint("outbox.before_publish", f"{collection} {message.event_type}")
             await self._publish(message)
             crashpoint("outbox.after_publish", f"{collection} {message.event_type}")
             # Remove only this entry, under the document's lock so that a handler's
             # concurrent write to the same document is not lost.
-            async with self._locks.hold(collection, document["_id"]):
-                await self._remove(collection, document["_id"], message.event_id)
+            async with self._locks.hold(collection, document_id):
+                await self._remove(collection, document_id, message.event_id)
+            self._removed[message.event_id] = None
+            if len(self._removed) > REMEMBER_REMOVED:
+                del self._removed[next(iter(self._removed))]
             self._metrics.outbox_published.labels(message.event_type).inc()
             lag = (self._clock.now() - message.time).total_seconds()
             self._metrics.outbox_lag_seconds.observe(max(lag, 0.0))
@@ -263,6 +331,6 @@ class OutboxRelay:
             )
             return
         # FerretDB: a filter with the `$exists` guard would scan the collection. One relay
-        # per service there (docs/architecture.md) and each pass reads its documents afresh,
-        # so the entry it removes is one it has just read: no guard is needed.
+        # per service there (docs/architecture.md), and it removes only entries it has just
+        # read or been handed by their writer and not removed since (`_removed`): no guard.
         await self._db[collection].update_one({"_id": document_id}, removal)
