@@ -3,9 +3,10 @@
     python -m bench.pipeline [--complaints N] [--concurrency C] [--smoke] [--out FILE]
 
 - Ceiling: raw aio-pika and PyMongo doing the same broker hops (publish with confirms,
-  consume with manual ack, twice) and the same single-document writes per complaint as the
-  pipeline (intake: accept, claim, register with outbox, settle claim, relay; workflow:
-  open case with outbox, relay).
+  consume with manual ack: the submission, complaint.registered, case.opened) and the same
+  single-document writes per complaint as the pipeline (intake: accept, claim, register
+  with outbox, settle claim, relay; workflow: two deadline-hour shards together, open case
+  with outbox, relay). Reads are not in it (intake 1, workflow 1 per complaint).
 - Pipeline: intake and workflow as real processes; complaints submitted over HTTP until the
   workflow's `case.opened` for each is on the broker. Throughput, then p50/p95/p99 latency
   (submission -> case.opened) at 25/50/75/100% of that maximum, open loop. Peak RSS of each
@@ -80,6 +81,7 @@ async def ceiling(amqp_url: str, mongodb_url: str, n: int, concurrency: int) -> 
         arguments: dict[str, Any] = {"x-queue-type": "quorum"}
         first = await consumer.declare_queue(f"bench.{tag}.a", durable=True, arguments=arguments)
         second = await consumer.declare_queue(f"bench.{tag}.b", durable=True, arguments=arguments)
+        third = await consumer.declare_queue(f"bench.{tag}.c", durable=True, arguments=arguments)
 
         async def intake_like(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             key = message.message_id
@@ -107,8 +109,31 @@ async def ceiling(amqp_url: str, mongodb_url: str, n: int, concurrency: int) -> 
         async def workflow_like(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             nonlocal finished
             key = message.message_id
-            await db.cases.insert_one({"_id": key, "stage": "open", "outbox": {key: {"b": 1}}})
-            await db.cases.update_one({"_id": key}, {"$unset": {f"outbox.{key}": ""}})
+            assert key is not None
+            # The case's deadline records: two hours' shard documents, written together.
+            shard = hash(key) % 16
+            await asyncio.gather(
+                *(
+                    db.slots.update_one(
+                        {"_id": f"{hour}/{shard:02d}"},
+                        {"$set": {f"entries.{key}": "x"}},
+                        upsert=True,
+                    )
+                    for hour in ("h24", "h48")
+                )
+            )
+            await db.cases.insert_one(
+                {"_id": key, "stage": "open", "outbox": {key: {"b": 1}}, "outbox_n": 1}
+            )
+            await publisher.default_exchange.publish(  # case.opened
+                aio_pika.Message(
+                    message.body, message_id=key, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                ),
+                routing_key=third.name,
+            )
+            await db.cases.update_one(
+                {"_id": key}, {"$unset": {f"outbox.{key}": ""}, "$inc": {"outbox_n": -1}}
+            )
             await message.ack()
             finished += 1
             if finished == n:
@@ -147,8 +172,8 @@ async def ceiling(amqp_url: str, mongodb_url: str, n: int, concurrency: int) -> 
         if failures:
             raise RuntimeError(f"ceiling run failed: {failures[0]!r}") from failures[0]
         elapsed = time.perf_counter() - started
-        await first.delete(if_unused=False, if_empty=False)
-        await second.delete(if_unused=False, if_empty=False)
+        for queue in (first, second, third):
+            await queue.delete(if_unused=False, if_empty=False)
     finally:
         await connection.close()
         await client.drop_database(f"bench_ceiling_{tag}")
