@@ -215,3 +215,38 @@ async def test_a_failed_publish_is_tried_again_without_a_pass_over_everything(
         await asyncio.gather(task, return_exceptions=True)
     assert attempts == [str(event.id)] * 3  # two failures, then the success
     assert relay.full_passes == passes
+
+
+async def test_a_cancelled_error_from_a_client_library_does_not_end_the_relay(
+    settings: ServiceSettings, mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    # aiormq sets CancelledError on pending confirms when its connection closes; raised
+    # through the relay's task, it would have ended the task silently.
+    db = mongo[f"{settings.database}_intake"]
+    event = _ping("as the connection closes")
+    attempts: list[str] = []
+
+    async def publish(message: OutgoingMessage) -> None:
+        attempts.append(message.event_id)
+        if len(attempts) == 1:
+            raise asyncio.CancelledError("CONNECTION_FORCED")
+
+    relay = _relay(db, publish)
+    relay.kick()
+    await relay.relay_once()
+    await db.left.update_one({"_id": "a"}, outbox_update([event]), upsert=True)
+    relay.kick("left", "a", [event])
+    task = asyncio.create_task(relay.run())
+    try:
+
+        async def gone() -> bool:
+            document = await db.left.find_one({"_id": "a"})
+            return document is not None and document["outbox_n"] == 0
+
+        await eventually(gone)
+        assert not task.done()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert attempts == [str(event.id)] * 2
+    assert task.cancelled()  # and its own cancellation still stops it

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,6 +119,17 @@ def _messages(document: dict[str, Any]) -> list[OutgoingMessage]:
     ]
 
 
+async def _all(relays: Iterable[Awaitable[int]]) -> list[int]:
+    """Run the documents' relays together and let every one finish before raising the
+    first failure: one still running after its pass failed would meet the next pass on
+    the same document and remove an entry twice (FerretDB removals have no guard)."""
+    results = await asyncio.gather(*relays, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if not isinstance(r, BaseException)]
+
+
 class OutboxRelay:
     """Publishes pending outbox entries of the given collections; restart-safe.
 
@@ -203,6 +214,15 @@ class OutboxRelay:
         while True:
             try:
                 busy = await self.relay_once()
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # the service stops
+                # Raised inside a client library (aiormq sets it on pending confirms when a
+                # connection closes), not a cancellation of this task: the relay goes on.
+                log.warning("outbox relay pass cancelled from inside; again", exc_info=True)
+                await asyncio.sleep(self._poll)
+                continue
             except Exception as exc:  # keep relaying after outages; nothing is lost meanwhile
                 transient = is_transient(exc) or isinstance(exc, PublishFailed)
                 level = logging.WARNING if transient else logging.ERROR
@@ -259,9 +279,7 @@ class OutboxRelay:
                     messages = _messages(document) if document else []
                 if messages:
                     documents.append((collection, document_id, messages, handed is not None))
-            counts = await asyncio.gather(
-                *(self._relay_messages(c, i, m, handed=h) for c, i, m, h in documents)
-            )
+            counts = await _all(self._relay_messages(c, i, m, handed=h) for c, i, m, h in documents)
         except BaseException:
             # Tried again from the stored document (an entry is removed once).
             self._hot.update(dict.fromkeys(hot))
@@ -279,9 +297,7 @@ class OutboxRelay:
             documents = await cursor.to_list()
             pending += sum(len(d.get("outbox") or {}) for d in documents)
             counts = sum(
-                await asyncio.gather(
-                    *(self._relay_messages(name, d["_id"], _messages(d)) for d in documents)
-                )
+                await _all(self._relay_messages(name, d["_id"], _messages(d)) for d in documents)
             )
             # A full batch that moved something may hide more (no progress: no loop).
             more = more or (len(documents) >= self._batch and counts > 0)
