@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 async def wire(ctx: ServiceContext) -> Wiring:
     intake = Intake(
-        store=store.MongoComplaintStore(ctx.db, ctx.locks),
+        store=store.MongoComplaintStore(ctx.db, ctx.locks, id_filters_only=ctx.id_filters_only),
         rulebook=ctx.rulebook,
         clock=ctx.clock,
         metrics=intake_metrics(ctx.registry),

@@ -14,7 +14,7 @@ from services.common.clock import SystemClock
 from services.common.rulebook import Rulebook
 from services.common.settings import ServiceSettings
 from services.common.storage.locks import DocumentLocks
-from services.common.storage.mongo import tool_database
+from services.common.storage.mongo import pushes_down_only_id, tool_database
 from services.intake import store
 from services.intake.handlers import Intake
 from services.intake.importer import import_file
@@ -48,7 +48,9 @@ async def _run_import(args: argparse.Namespace) -> int:
         app_name="qloop-intake-import",
     ) as db:
         intake = Intake(
-            store=store.MongoComplaintStore(db, DocumentLocks()),
+            store=store.MongoComplaintStore(
+                db, DocumentLocks(), id_filters_only=await pushes_down_only_id(db)
+            ),
             rulebook=Rulebook.load(settings.rules_dir),
             clock=SystemClock(),
             metrics=intake_metrics(CollectorRegistry()),

@@ -4,9 +4,10 @@ finish registrations interrupted by a crash. HTTP, broker and bulk import all ca
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,8 @@ class Intake:
     clock: Clock
     metrics: IntakeMetrics
     kick: Kick | None = None  # hands what was just stored to the outbox relay
+    # Complaints being registered fresh (just accepted) -> set when done.
+    _registering: dict[str, asyncio.Event] = field(default_factory=dict, init=False)
 
     async def submit(
         self,
@@ -85,8 +88,29 @@ class Intake:
         series: domain.NumberSeries | None = None,
         fresh: bool = False,
     ) -> Accepted | None:
-        """Number and register `accepted` (read again first unless `fresh`); the complaint
-        as registered by this call, None if it was registered otherwise."""
+        """Number and register `accepted` (read again first unless `fresh`: accepted by
+        this very call); the complaint as registered by this call, None if it was
+        registered otherwise. While a fresh registration runs, every other registration of
+        the same complaint in this process waits for it (a duplicate, recovery)."""
+        if fresh:
+            self._registering[accepted.key] = done = asyncio.Event()
+            try:
+                return await self._register_now(accepted, correlation_id, series, fresh=True)
+            finally:
+                del self._registering[accepted.key]
+                done.set()
+        while (running := self._registering.get(accepted.key)) is not None:
+            await running.wait()
+        return await self._register_now(accepted, correlation_id, series, fresh=False)
+
+    async def _register_now(
+        self,
+        accepted: Accepted,
+        correlation_id: str | None,
+        series: domain.NumberSeries | None,
+        *,
+        fresh: bool,
+    ) -> Accepted | None:
         if not fresh:
             current = await self.store.get(accepted.key)
             if current is not None and current.number is not None:
@@ -115,7 +139,9 @@ class Intake:
             subject=fact.number,
             correlation_id=correlation_id,
         )
-        registered = await self.store.complete(accepted.key, fact, [event])
+        registered = await self.store.complete(
+            accepted.key, fact, [event], fresh=accepted if fresh else None
+        )
         if registered is not None:
             self._count(fact)
             if self.kick:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.common.contracts.complaint import ComplaintSubmission
@@ -87,7 +87,12 @@ class ComplaintStore(Protocol):
         self, series: NumberSeries, key: str, *, now: datetime, fresh: bool = False
     ) -> int: ...
     async def complete(
-        self, key: str, registered: ComplaintRegistered, events: Sequence[Envelope[BaseModel]]
+        self,
+        key: str,
+        registered: ComplaintRegistered,
+        events: Sequence[Envelope[BaseModel]],
+        *,
+        fresh: Accepted | None = None,
     ) -> Accepted | None: ...
     async def release_claim(self, series: NumberSeries, seq: int, key: str) -> None: ...
     async def return_number(self, series: NumberSeries, seq: int, key: str) -> None: ...
@@ -121,12 +126,16 @@ def series_of(counter_id: str) -> NumberSeries:
 
 
 class MongoComplaintStore:
-    def __init__(self, db: Database, locks: DocumentLocks) -> None:
+    def __init__(
+        self, db: Database, locks: DocumentLocks, *, id_filters_only: bool = False
+    ) -> None:
         self._complaints = db[COMPLAINTS]
         self._claims = db[CLAIMS]
         self._voids = db[VOIDS]
         self._rejections = db[REJECTIONS]
         self._locks = locks
+        # FerretDB: a filter with more than `_id` scans every complaint; one intake runs.
+        self._id_filters_only = id_filters_only
         self._next: dict[str, int] = {}  # next sequence to try per series (a hint only)
         self._voids_checked: dict[str, float] = {}  # series -> when none was last seen
 
@@ -224,10 +233,20 @@ class MongoComplaintStore:
         return True
 
     async def complete(
-        self, key: str, registered: ComplaintRegistered, events: Sequence[Envelope[BaseModel]]
+        self,
+        key: str,
+        registered: ComplaintRegistered,
+        events: Sequence[Envelope[BaseModel]],
+        *,
+        fresh: Accepted | None = None,
     ) -> Accepted | None:
         """Register the accepted complaint with its events; the complaint as now stored, or
-        None when it was registered already (a concurrent duplicate, recovery)."""
+        None when it was registered already (a concurrent duplicate, recovery).
+
+        On MongoDB one conditional update decides. On FerretDB a read and a write by `_id`
+        under the complaint's lock, and no read for a `fresh` complaint (accepted by this
+        very call, as `fresh` holds it): the caller keeps every other registration of it in
+        this process waiting meanwhile, and on FerretDB one intake runs."""
         c = registered.classification
         update = merge(
             {
@@ -246,13 +265,27 @@ class MongoComplaintStore:
             },
             outbox_update(events),
         )
+        hidden = {"outbox": 0, "outbox_n": 0}
         async with self._locks.hold(COMPLAINTS, key):
-            current = await self._complaints.find_one({"_id": key}, {"outbox": 0, "outbox_n": 0})
+            if not self._id_filters_only:
+                return await self._complete_if_accepted(key, update)
+            current = fresh.document if fresh is not None else None
+            if current is None:
+                current = await self._complaints.find_one({"_id": key}, hidden)
             if current is None or current["status"] != "accepted":
                 return None
             await self._complaints.update_one({"_id": key}, update)
         stored = {k: v for k, v in update["$set"].items() if not k.startswith("outbox.")}
         return _accepted({**current, **stored})
+
+    async def _complete_if_accepted(self, key: str, update: dict[str, Any]) -> Accepted | None:
+        # No projection: FerretDB 1.24 does not implement one in findAndModify.
+        document = await self._complaints.find_one_and_update(
+            {"_id": key, "status": "accepted"}, update, return_document=ReturnDocument.AFTER
+        )
+        if document is None:
+            return None
+        return _accepted({k: v for k, v in document.items() if k not in ("outbox", "outbox_n")})
 
     async def release_claim(self, series: NumberSeries, seq: int, key: str) -> None:
         """The complaint carries the number now: the claim is settled."""

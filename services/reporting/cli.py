@@ -9,7 +9,7 @@ from typing import Any
 from services.common.rulebook import Rulebook
 from services.common.settings import ServiceSettings
 from services.common.storage.locks import DocumentLocks
-from services.common.storage.mongo import tool_database
+from services.common.storage.mongo import pushes_down_only_id, tool_database
 from services.reporting import store
 from services.reporting.rebuild import rebuild
 from services.reporting.settings import ReportingSettings
@@ -39,7 +39,9 @@ async def _run(args: argparse.Namespace) -> int:
         app_name="qloop-reporting-rebuild",
     ) as db:
         done = await rebuild(
-            store.MongoReadModels(db, DocumentLocks()),
+            store.MongoReadModels(
+                db, DocumentLocks(), id_filters_only=await pushes_down_only_id(db)
+            ),
             sites=RuleSites(Rulebook.load(settings.rules_dir)),
             policy=ReportingSettings().policy(),
             progress=not args.quiet,

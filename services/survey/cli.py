@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from services.common.clock import SystemClock
 from services.common.rulebook import Rulebook, UnknownSite
 from services.common.storage.locks import DocumentLocks
-from services.common.storage.mongo import tool_database
+from services.common.storage.mongo import pushes_down_only_id, tool_database
 from services.survey import store
 from services.survey.importer import import_deliveries
 from services.survey.metrics import survey_metrics
@@ -45,7 +45,9 @@ async def _run_import(args: argparse.Namespace) -> int:
         app_name="qloop-survey-import",
     ) as db:
         svc = SurveyService(
-            store=store.MongoSurveyStore(db, DocumentLocks()),
+            store=store.MongoSurveyStore(
+                db, DocumentLocks(), id_filters_only=await pushes_down_only_id(db)
+            ),
             rulebook=Rulebook.load(settings.rules_dir),
             clock=SystemClock(),
             metrics=survey_metrics(CollectorRegistry()),
