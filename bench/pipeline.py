@@ -176,9 +176,9 @@ async def ceiling(amqp_url: str, mongodb_url: str, n: int, concurrency: int) -> 
         if failures:
             raise RuntimeError(f"ceiling run failed: {failures[0]!r}") from failures[0]
         elapsed = time.perf_counter() - started
-        for queue in (first, second, third):
-            await queue.delete(if_unused=False, if_empty=False)
     finally:
+        # Leftover queues pile up across runs (thousands once stopped the local broker).
+        await asyncio.to_thread(delete_queues, amqp_url, f"bench.{tag}.")
         await connection.close()
         await client.drop_database(f"bench_ceiling_{tag}")
         await client.close()
