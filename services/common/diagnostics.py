@@ -42,7 +42,7 @@ async def emit_ping(
     document_id = str(uuid.uuid4())
     update = merge({"$set": {"site": site, "note": note, "at": event.time}}, outbox_update([event]))
     await ctx.db[SENT].update_one({"_id": document_id}, update, upsert=True)
-    ctx.relay.kick(SENT, document_id)
+    ctx.relay.kick(SENT, document_id, [event])
     return {"event_id": str(event.id)}
 
 

@@ -162,8 +162,9 @@ async def erase_for(
         "completed_at": now,
     }
     if not await insert_once(ctx.db[ERASURES], with_outbox(document, [event])):
+        ctx.relay.kick(ERASURES, request.request_id)  # its event may still wait (a redelivery)
         return "duplicate"
-    ctx.relay.kick(ERASURES, request.request_id)
+    ctx.relay.kick(ERASURES, request.request_id, [event])
     log.info("erased contact details for request %s: %s", request.request_id, erased)
     return "stored"
 
