@@ -42,7 +42,6 @@ from services.common.storage.mongo import (
     ensure_indexes,
     is_ferretdb,
     ping,
-    pushes_down_only_id,
 )
 from services.common.storage.outbox import OUTBOX_INDEX, OutboxRelay
 
@@ -103,7 +102,8 @@ def context_of(request: Request) -> ServiceContext:
 
 async def _connect_database(
     settings: ServiceSettings, name: str, registry: CollectorRegistry
-) -> tuple[AsyncMongoClient[Document], Database]:
+) -> tuple[AsyncMongoClient[Document], Database, bool]:
+    """The service's client and database, and whether the server is FerretDB."""
     listeners = [CommandMetrics(registry)]
     client = connect(settings.mongodb_url, app_name=f"qloop-{name}", listeners=listeners)
     # Each service owns its database: no service reads another's collections.
@@ -116,7 +116,8 @@ async def _connect_database(
     else:
         await client.close()
         raise RuntimeError("database unreachable: check QLOOP_MONGODB_URL and that the server runs")
-    if await is_ferretdb(db):
+    ferretdb = await is_ferretdb(db)
+    if ferretdb:
         await client.close()
         client = connect(
             settings.mongodb_url,
@@ -125,7 +126,7 @@ async def _connect_database(
             retry_writes=False,
         )
         db = client[service_database(settings, name)]
-    return client, db
+    return client, db, ferretdb
 
 
 def _failed(task: asyncio.Task[Any]) -> bool:
@@ -178,7 +179,7 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics = kernel_metrics(registry)
         rulebook = Rulebook.load(settings.rules_dir)  # a bad rule file stops the start here
-        client, db = await _connect_database(settings, definition.name, metrics.registry)
+        client, db, ferretdb = await _connect_database(settings, definition.name, metrics.registry)
         indexes = {name: [OUTBOX_INDEX] for name in definition.outbox_collections}
         for name, models in definition.indexes.items():
             indexes.setdefault(name, []).extend(models)
@@ -196,7 +197,7 @@ def create_service_app(
         await broker.connect()
         publisher = EventPublisher(broker)
         locks = DocumentLocks()
-        id_filters_only = await pushes_down_only_id(db)
+        id_filters_only = ferretdb  # FerretDB pushes down only `{_id: ...}` filters
         relay = OutboxRelay(
             db,
             definition.outbox_collections,

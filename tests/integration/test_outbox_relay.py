@@ -202,17 +202,9 @@ async def test_a_failed_publish_is_tried_again_without_a_pass_over_everything(
     passes = relay.full_passes
     await db.left.update_one({"_id": "a"}, outbox_update([event]), upsert=True)
     relay.kick("left", "a", [event])
-    task = asyncio.create_task(relay.run())
-    try:
-
-        async def gone() -> bool:
-            document = await db.left.find_one({"_id": "a"})
-            return document is not None and document["outbox_n"] == 0
-
-        await eventually(gone)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    task = await _run_until_relayed(db, relay)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
     assert attempts == [str(event.id)] * 3  # two failures, then the success
     assert relay.full_passes == passes
 
@@ -236,17 +228,26 @@ async def test_a_cancelled_error_from_a_client_library_does_not_end_the_relay(
     await relay.relay_once()
     await db.left.update_one({"_id": "a"}, outbox_update([event]), upsert=True)
     relay.kick("left", "a", [event])
-    task = asyncio.create_task(relay.run())
-    try:
-
-        async def gone() -> bool:
-            document = await db.left.find_one({"_id": "a"})
-            return document is not None and document["outbox_n"] == 0
-
-        await eventually(gone)
-        assert not task.done()
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    task = await _run_until_relayed(db, relay)
+    assert not task.done()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
     assert attempts == [str(event.id)] * 2
     assert task.cancelled()  # and its own cancellation still stops it
+
+
+async def _run_until_relayed(db: Any, relay: OutboxRelay) -> asyncio.Task[None]:
+    """Run the relay until document "a" has nothing left in its outbox; its task, running."""
+    task = asyncio.create_task(relay.run())
+
+    async def gone() -> bool:
+        document = await db.left.find_one({"_id": "a"})
+        return document is not None and document["outbox_n"] == 0
+
+    try:
+        await eventually(gone)
+    except BaseException:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise
+    return task
