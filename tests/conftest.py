@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from pymongo import AsyncMongoClient
 
 from services.common.settings import ServiceSettings
 from tests.support.infra import Infra, provide
+from tests.support.watchdog import Watchdog
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +37,9 @@ def site(test_id: str) -> str:
 async def database_name(infra: Infra, test_id: str) -> AsyncIterator[str]:
     name = f"qloop_test_{test_id}"
     yield name
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(infra.mongodb_url)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        infra.mongodb_url, socketTimeoutMS=60_000
+    )
     for service in ("intake", "workflow", "survey", "reporting"):
         await client.drop_database(f"{name}_{service}")
     await client.close()
@@ -71,6 +74,27 @@ async def delete_queues(amqp_url: str, prefix: str) -> None:
 
 @pytest.fixture
 async def mongo(infra: Infra) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongodb_url, tz_aware=True, socketTimeoutMS=60_000
+    )
     yield client
     await client.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """Run each test under a watchdog (tests/support/watchdog.py) set past its timeout."""
+    marker = item.get_closest_marker("timeout")
+    timeout = (
+        float(marker.args[0])
+        if marker and marker.args
+        else float(item.config.getini("timeout") or 300)
+    )
+    watchdog = Watchdog(item.nodeid, dump_after=timeout + 30, exit_after=timeout + 150)
+    watchdog.start()
+    try:
+        return (yield)
+    finally:
+        watchdog.stop()

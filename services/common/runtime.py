@@ -109,7 +109,7 @@ async def _connect_database(
     # Each service owns its database: no service reads another's collections.
     db = client[service_database(settings, name)]
     for attempt in range(30):
-        if await ping(db):
+        if await ping(db, timeout=15.0):
             break
         log.warning("database not reachable yet (attempt %d)", attempt + 1)
         await asyncio.sleep(1)
@@ -278,7 +278,7 @@ def _add_operational_routes(app: FastAPI) -> None:
         if ctx is None:
             response.status_code = 503
             return {"status": "starting"}
-        database = await ping(ctx.db)
+        database = await ping(ctx.db, timeout=2.0)
         try:
             broker = bool(await ctx.broker.ping(timeout=2.0))
         except Exception:

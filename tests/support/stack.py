@@ -156,7 +156,7 @@ class Stack:
                 await asyncio.sleep(0.3)
 
     def client(self) -> AsyncMongoClient[dict[str, Any]]:
-        return AsyncMongoClient(self.mongodb_url, tz_aware=True)
+        return AsyncMongoClient(self.mongodb_url, tz_aware=True, socketTimeoutMS=60_000)
 
     def db_name(self, service: str) -> str:
         return f"{self.database}_{service}"

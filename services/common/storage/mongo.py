@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC
@@ -23,7 +24,15 @@ def connect(
     listeners: Sequence[monitoring.CommandListener] = (),
     retry_writes: bool = True,
 ) -> AsyncMongoClient[Document]:
-    """A client for one event loop: build it in the lifespan, never at import."""
+    """A client for one event loop: build it in the lifespan, never at import.
+
+    Replies are awaited at most `SOCKET_TIMEOUT_MS` unless the URL sets `socketTimeoutMS`
+    (PyMongo's default waits forever: a server that accepts a command and never answers
+    would hang a handler, a start or a shutdown). A timed-out operation is a
+    `NetworkTimeout`, retried like any other lost connection."""
+    options: dict[str, Any] = {}
+    if "sockettimeoutms" not in url.lower():
+        options["socketTimeoutMS"] = SOCKET_TIMEOUT_MS
     return AsyncMongoClient(
         url,
         event_listeners=list(listeners),
@@ -33,13 +42,21 @@ def connect(
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         retryWrites=retry_writes,
+        **options,
     )
 
 
-async def ping(db: Database) -> bool:
+# Every command qloop sends is a single-document write, a bounded read or an index build;
+# the longest are index builds on a large collection at start (a start that times out is
+# restarted and finds the build done or joins it).
+SOCKET_TIMEOUT_MS = 120_000
+
+
+async def ping(db: Database, timeout: float | None = None) -> bool:
+    """Whether the server answers (within `timeout` seconds, if given)."""
     try:
-        await db.command("ping")
-    except PyMongoError:
+        await asyncio.wait_for(db.command("ping"), timeout)
+    except (PyMongoError, TimeoutError):
         return False
     return True
 
