@@ -64,6 +64,10 @@ class LoadResult:
     p50: float
     p95: float
     p99: float
+    # p50 / p99 ms from submission to intake's HTTP answer and to `complaint.registered`
+    # on the broker: where the time of the whole (submission -> `case.opened`) goes.
+    answered: tuple[float, float] = (0.0, 0.0)
+    registered: tuple[float, float] = (0.0, 0.0)
 
 
 async def ceiling(amqp_url: str, mongodb_url: str, n: int, concurrency: int) -> float:
@@ -216,6 +220,8 @@ class Pipeline:
         self.ports: dict[str, int] = {}
         self.pids: dict[str, int] = {}
         self.submitted: dict[str, float] = {}  # complaint number -> wall time of submission
+        self.answered: dict[str, float] = {}  # ... of intake's HTTP answer
+        self.registered_at: dict[str, float] = {}  # ... of `complaint.registered` on the broker
         self.opened_at: dict[str, float] = {}  # complaint number -> case.opened on the broker
 
     def start(self, stack: ExitStack) -> None:
@@ -233,7 +239,9 @@ class Pipeline:
         )
         if reply.status_code >= 400:
             raise RuntimeError(f"submission refused: {reply.status_code} {reply.text[:500]}")
-        self.submitted[reply.json()["number"]] = started
+        number = reply.json()["number"]
+        self.submitted[number] = started
+        self.answered[number] = time.time()
 
     async def listen(self, amqp_url: str, stack: AsyncExitStack) -> None:
         """Note when each complaint's `case.opened` reaches the broker: the end of the
@@ -244,10 +252,14 @@ class Pipeline:
         channel = await connection.channel()
         queue = await channel.declare_queue(exclusive=True)
         await queue.bind(EVENTS_EXCHANGE, routing_key=f"{self.site}.case.opened")
+        await queue.bind(EVENTS_EXCHANGE, routing_key=f"{self.site}.complaint.registered")
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            event = parse_event(message.body)
-            self.opened_at.setdefault(getattr(event.data, "complaint_number", ""), time.time())
+            event, now = parse_event(message.body), time.time()
+            if event.type == "complaint.registered":
+                self.registered_at.setdefault(getattr(event.data, "number", ""), now)
+            else:
+                self.opened_at.setdefault(getattr(event.data, "complaint_number", ""), now)
             await message.ack()
 
         await queue.consume(on_message)
@@ -307,8 +319,8 @@ async def max_throughput(pipeline: Pipeline, n: int, concurrency: int) -> float:
     return len(opened) / (max(opened.values()) - started)
 
 
-async def at_rate(pipeline: Pipeline, rate: float, count: int) -> list[float]:
-    """Open loop: submissions at `rate`/s regardless of answers; latency in ms."""
+async def at_rate(pipeline: Pipeline, rate: float, count: int) -> list[str]:
+    """Open loop: submissions at `rate`/s regardless of answers; the complaint numbers."""
     before = set(pipeline.submitted)
     async with httpx.AsyncClient(timeout=60) as http:
         tasks = []
@@ -320,8 +332,30 @@ async def at_rate(pipeline: Pipeline, rate: float, count: int) -> list[float]:
             tasks.append(asyncio.create_task(pipeline.submit(http)))
         await asyncio.gather(*tasks)
     numbers = set(pipeline.submitted) - before
-    opened = await _wait_all(pipeline, numbers)
-    return [(opened[k] - pipeline.submitted[k]) * 1000 for k in numbers if k in opened]
+    await _wait_all(pipeline, numbers)
+    return sorted(numbers)
+
+
+def load_result(pipeline: Pipeline, share: float, rate: float, numbers: list[str]) -> LoadResult:
+    """Latencies in ms from each submission to its case opened, and to the stages before."""
+
+    def since_submitted(at: dict[str, float]) -> list[float]:
+        return [(at[k] - pipeline.submitted[k]) * 1000 for k in numbers if k in at]
+
+    def p50_p99(values: list[float]) -> tuple[float, float]:
+        return (statistics.median(values), _percentile(values, 0.99)) if values else (0.0, 0.0)
+
+    latencies = since_submitted(pipeline.opened_at)
+    return LoadResult(
+        share,
+        rate,
+        len(latencies),
+        statistics.median(latencies),
+        _percentile(latencies, 0.95),
+        _percentile(latencies, 0.99),
+        answered=p50_p99(since_submitted(pipeline.answered)),
+        registered=p50_p99(since_submitted(pipeline.registered_at)),
+    )
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -350,17 +384,8 @@ async def run(
             loads = []
             for share in (0.25, 0.5, 0.75, 1.0):
                 rate = best * share
-                latencies = await at_rate(pipeline, rate, max(20, int(rate * seconds)))
-                loads.append(
-                    LoadResult(
-                        share,
-                        rate,
-                        len(latencies),
-                        statistics.median(latencies),
-                        _percentile(latencies, 0.95),
-                        _percentile(latencies, 0.99),
-                    )
-                )
+                numbers = await at_rate(pipeline, rate, max(20, int(rate * seconds)))
+                loads.append(load_result(pipeline, share, rate, numbers))
             memory = {name: peak_rss_mb(pid) for name, pid in pipeline.pids.items()}
         finally:
             # Stop the services before dropping their databases: FerretDB faults
@@ -409,6 +434,23 @@ def render(
                     f"{r.p50:.0f}",
                     f"{r.p95:.0f}",
                     f"{r.p99:.0f}",
+                ]
+                for r in loads
+            ],
+        ),
+        "",
+        "Where the time goes: p50 / p99 ms from submission to each stage (intake's HTTP",
+        "answer: complaint stored and numbered; `complaint.registered` on the broker: relayed",
+        "from intake's outbox; `case.opened` on the broker: the workflow's part and its relay):",
+        "",
+        table(
+            ["load", "HTTP answer", "complaint.registered", "case.opened"],
+            [
+                [
+                    f"{r.share:.0%}",
+                    f"{r.answered[0]:.0f} / {r.answered[1]:.0f}",
+                    f"{r.registered[0]:.0f} / {r.registered[1]:.0f}",
+                    f"{r.p50:.0f} / {r.p99:.0f}",
                 ]
                 for r in loads
             ],

@@ -67,10 +67,14 @@ async def test_broker_and_database_restarted_mid_stream(
     assert findings.problems() == {}
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
 async def test_alarms_block_publishers_and_intake_never_drops(
-    private_stack: Stack, private_rabbit: PrivateRabbit, private_ferret: PrivateFerret
+    private_stack: Stack,
+    private_rabbit: PrivateRabbit,
+    private_ferret: PrivateFerret,
+    variant: str,
 ) -> None:
-    stack, per_alarm = private_stack, 30
+    stack, per_alarm = private_stack, scale(1000, 60, variant) // 2
     stack.start()
     ledger = Ledger(stack.site)
     load = LoadGenerator(stack.url, stack.key, ledger, concurrency=4)
@@ -104,7 +108,7 @@ async def test_alarms_block_publishers_and_intake_never_drops(
             await drained(stack, (n + 1) * per_alarm, timeout=300)
     finally:
         await client.close()
-    findings = await score(stack, ledger, "alarms", held_back=held_back)
+    findings = await score(stack, ledger, f"alarms-{variant}", held_back=held_back)
     assert findings.registered == 2 * per_alarm
     assert findings.problems() == {}
 
