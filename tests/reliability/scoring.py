@@ -26,6 +26,10 @@ from tests.support.waiting import eventually
 RESULTS = Path(os.environ.get("QLOOP_FAULT_RESULTS", ROOT / "state" / "reliability.jsonl"))
 
 
+# A full run's time limit: an hour, or QLOOP_FAULT_TIMEOUT seconds for a larger load.
+FULL_TIMEOUT = int(os.environ.get("QLOOP_FAULT_TIMEOUT", 3600))
+
+
 def scale(full: int, short: int, variant: str) -> int:
     """The load of a run: `short` in CI, `full` (or QLOOP_FAULT_COMPLAINTS) otherwise."""
     if variant == "short":

@@ -15,7 +15,7 @@ import pytest
 
 from services.common.contracts.registry import new_event, to_json
 from services.common.rules import load_rules
-from tests.reliability.scoring import drained, scale, score
+from tests.reliability.scoring import FULL_TIMEOUT, drained, scale, score
 from tests.support.ledger import Ledger, LoadGenerator
 from tests.support.stack import Stack
 from tests.unit.workflow.builders import registered
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.reliability
 VARIANTS = [pytest.param("short"), pytest.param("full", marks=pytest.mark.slow)]
 
 
-@pytest.mark.timeout(3600)
+@pytest.mark.timeout(FULL_TIMEOUT)
 @pytest.mark.parametrize("variant", VARIANTS)
 async def test_backlog_drained_after_consumers_were_down(stack: Stack, variant: str) -> None:
     total = scale(1500, 60, variant)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from tests.reliability.scoring import drained, scale, score
+from tests.reliability.scoring import FULL_TIMEOUT, drained, scale, score
 from tests.support.ledger import Ledger, LoadGenerator
 from tests.support.stack import SERVICES, Stack
 from tests.support.survey_load import answer_all, open_campaign, tokens
@@ -44,7 +44,7 @@ def kill_plan(
     return plan
 
 
-@pytest.mark.timeout(3600)
+@pytest.mark.timeout(FULL_TIMEOUT)
 @pytest.mark.parametrize("variant", VARIANTS)
 async def test_sigkill_every_service_several_times_mid_stream(stack: Stack, variant: str) -> None:
     total = scale(2000, 120, variant)
@@ -65,7 +65,7 @@ async def test_sigkill_every_service_several_times_mid_stream(stack: Stack, vari
         answer_all(lambda: stack.url("survey"), answers, invitations),
     )
     await load.settle()
-    await drained(stack, total)
+    await drained(stack, total, timeout=max(600, total / 20))  # settling scans on FerretDB
     findings = await score(stack, ledger, f"sigkill-{variant}", answers=(answers, campaign))
     assert sum(stack.kills.values()) == kills_each * len(SERVICES)
     assert findings.registered == total

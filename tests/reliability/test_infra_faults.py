@@ -12,7 +12,7 @@ import pytest
 
 from services.common.settings import ServiceSettings
 from tests.reliability.conftest import stack_on
-from tests.reliability.scoring import drained, scale, score
+from tests.reliability.scoring import FULL_TIMEOUT, drained, scale, score
 from tests.support.ledger import Ledger, LoadGenerator
 from tests.support.private_infra import PrivateFerret, PrivateRabbit
 from tests.support.proxy import LatencyProxy
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.reliability
 VARIANTS = [pytest.param("short"), pytest.param("full", marks=pytest.mark.slow)]
 
 
-@pytest.mark.timeout(3600)
+@pytest.mark.timeout(FULL_TIMEOUT)
 @pytest.mark.parametrize("variant", VARIANTS)
 async def test_broker_and_database_restarted_mid_stream(
     private_stack: Stack,
