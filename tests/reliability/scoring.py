@@ -133,6 +133,7 @@ async def score(
         "kills": {k: v for k, v in stack.kills.items() if v},
         "crashes": {k: v for k, v in stack.crashes.items() if v},
         "unready_restarts": {k: v for k, v in stack.unready_restarts.items() if v},
+        "unready_reasons": stack.unready_reasons,
         "problems": {k: len(v) for k, v in findings.problems().items()},
         "examples": {k: v[:3] for k, v in findings.problems().items()},
         **facts,

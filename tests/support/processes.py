@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +23,18 @@ def free_port() -> int:
 
 
 def _ready(port: int) -> bool:
+    return readiness(port) == "ready"
+
+
+def readiness(port: int, timeout: float = 1.0) -> str:
+    """ "ready", or why not: the /readyz status and body, or the error reaching it."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=timeout) as reply:
+            return "ready" if reply.status == 200 else f"{reply.status} {reply.read()[:300]!r}"
+    except urllib.error.HTTPError as exc:
+        return f"{exc.code} {exc.read()[:300].decode(errors='replace')}"
+    except OSError as exc:
+        return f"unreachable: {exc!r}"[:300]
 
 
 @contextlib.contextmanager
@@ -86,6 +94,9 @@ class ServiceProcess:
 
     def ready(self) -> bool:
         return _ready(self.port)
+
+    def readiness(self, timeout: float = 1.0) -> str:
+        return readiness(self.port, timeout)
 
     def kill(self) -> None:
         assert self.process is not None

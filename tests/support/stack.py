@@ -71,6 +71,7 @@ class Stack:
         self.crashes: dict[str, int] = dict.fromkeys(services, 0)
         self.crash_plan: dict[str, list[str]] = {}
         self.unready_restarts: dict[str, int] = dict.fromkeys(services, 0)
+        self.unready_reasons: list[str] = []
         self.stopped: set[str] = set()
 
     def url(self, name: str = "intake") -> str:
@@ -125,10 +126,17 @@ class Stack:
                     if name in self.stopped or process.process is None:
                         continue
                     if process.alive():
-                        if unready_after is not None and not await asyncio.to_thread(process.ready):
+                        state = (
+                            await asyncio.to_thread(process.readiness)
+                            if unready_after is not None
+                            else "ready"
+                        )
+                        if state != "ready" and unready_after is not None:
                             since = unready_since.setdefault(name, time.monotonic())
                             if time.monotonic() - since > unready_after:
                                 self.unready_restarts[name] += 1
+                                # Why, as the probe saw it last (kept with the run's figures).
+                                self.unready_reasons.append(f"{name}: {state}")
                                 unready_since.pop(name)
                                 await asyncio.to_thread(process.kill)
                         else:
