@@ -141,6 +141,20 @@ def _report_stopped(task: asyncio.Task[Any]) -> None:
         log.error("background task %s stopped: %s", task.get_name(), reason)
 
 
+def closed_consumers(broker: RabbitBroker) -> list[str]:
+    """Queues whose consumer channel is closed. aio-pika reopens a robust channel after a
+    reconnect, but a reopening that fails (`ChannelInvalidStateError: No active transport
+    in channel`, seen after two broker restarts in a row) leaves the connection up and the
+    queue without a consumer: the service would look healthy and consume nothing."""
+    closed = []
+    for subscriber in broker.subscribers:
+        queue = getattr(subscriber, "_queue_obj", None)  # FastStream's declared queue
+        channel = getattr(queue, "channel", None)
+        if channel is not None and channel.is_closed:
+            closed.append(str(getattr(queue, "name", "?")))
+    return sorted(closed)
+
+
 def _subscribe(broker: RabbitBroker, consumer: EventConsumer, prefetch: int) -> None:
     async def on_message(message: RabbitMessage) -> None:
         await consumer.on_message(message)
@@ -286,7 +300,8 @@ def _add_operational_routes(app: FastAPI) -> None:
         # A background task (outbox relay, scheduler, ...) that ended would fail silently:
         # the service is not ready, and an orchestrator restarts it.
         stopped = [t.get_name() for t in getattr(request.app.state, "tasks", ()) if _failed(t)]
-        ready = database and broker and not stopped
+        idle = closed_consumers(ctx.broker)
+        ready = database and broker and not stopped and not idle
         response.status_code = 200 if ready else 503
         body: dict[str, Any] = {
             "status": "ready" if ready else "not ready",
@@ -295,6 +310,8 @@ def _add_operational_routes(app: FastAPI) -> None:
         }
         if stopped:
             body["stopped"] = stopped
+        if idle:
+            body["consumers_closed"] = idle
         return body
 
     @app.get("/metrics", include_in_schema=False)

@@ -210,3 +210,27 @@ async def test_a_background_task_that_fails_makes_the_service_unready(
         body = (await client.get("/readyz")).json()
         assert body["stopped"] == ["breaks"]
         assert body["database"] is True and body["broker"] is True
+
+
+async def test_a_consumer_whose_channel_closed_makes_the_service_unready(
+    settings: ServiceSettings, site: str
+) -> None:
+    # What aio-pika leaves when reopening a robust channel fails after a broker restart:
+    # the connection is up, the queue has no consumer. The service must not look healthy.
+    queue = QueueSpec("reporting.events", (f"{site}.diagnostic.ping",))
+
+    async def wire(ctx: ServiceContext) -> Any:
+        async def ignore(envelope: Any) -> None:
+            return None
+
+        return {queue: {"diagnostic.ping": ignore}}
+
+    app = create_service_app(ServiceDefinition("channels", 0, wire=wire), settings)
+    async with running(app) as (client, ctx):
+        assert (await client.get("/readyz")).status_code == 200
+        [subscriber] = ctx.broker.subscribers
+        await subscriber._queue_obj.channel.close()  # type: ignore[attr-defined]
+        reply = await client.get("/readyz")
+        assert reply.status_code == 503
+        assert reply.json()["consumers_closed"] == [f"{settings.queue_prefix}reporting.events"]
+        assert reply.json()["broker"] is True  # the connection itself is fine
