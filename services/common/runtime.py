@@ -239,6 +239,7 @@ def create_service_app(
         )
         app.state.ctx = ctx
         wiring = await definition.wire(ctx) if definition.wire else {}
+        consumers: list[EventConsumer] = []
         for base, handlers in wiring.items():
             spec = dataclasses.replace(base, name=settings.queue_prefix + base.name)
             await declare(broker, spec)
@@ -250,6 +251,7 @@ def create_service_app(
                 transient_retry_seconds=settings.transient_retry_seconds,
             )
             _subscribe(broker, consumer, settings.prefetch)
+            consumers.append(consumer)
         await broker.start()
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks.append(asyncio.create_task(rules_reload.watch_rules(ctx), name="rules-watch"))
@@ -267,6 +269,10 @@ def create_service_app(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await broker.stop()
+            # Handlers whose delivery was cancelled finish their writes (consumer.py).
+            for consumer in consumers:
+                if left := await consumer.drain(timeout=10.0):
+                    log.warning("%d handlers of %s still running at stop", left, consumer.spec.name)
             await client.close()
 
     app = FastAPI(title=f"qloop {definition.name}", lifespan=lifespan)

@@ -76,6 +76,7 @@ class EventConsumer:
         self._metrics = metrics
         self._retry_seconds = transient_retry_seconds
         self._dlx = dead_letter_exchange()
+        self._running: set[asyncio.Task[Outcome]] = set()
 
     async def on_message(self, message: IncomingMessage) -> None:
         try:
@@ -100,7 +101,7 @@ class EventConsumer:
         where = f"{self.spec.name} {envelope.type} {envelope.subject}"  # for crash tests
         crashpoint("consumer.before_handler", where)
         try:
-            outcome = await self._with_retries(handler, envelope)
+            outcome = await self._shielded(handler, envelope)
         except Rejected as exc:
             await self._dead_letter(message, "rejected", exc.reason, exc.fields)
             return
@@ -115,6 +116,37 @@ class EventConsumer:
             self._metrics.events_consumed if outcome == "stored" else self._metrics.events_duplicate
         )
         counter.labels(self.spec.name, envelope.type).inc()
+
+    async def _shielded(self, handler: Handler, envelope: Envelope[BaseModel]) -> Outcome:
+        """Run the handler in a task of its own that a cancellation of this one does not reach.
+
+        aiormq cancels the handlers of a channel whose connection closes, and it can cancel
+        one twice. A second cancellation that lands while PyMongo's async server selection
+        waits for the database (Python 3.11's `wait_for`) leaves the client's topology lock
+        held by a task that is gone: every later operation of the service waits for it and
+        fails, until a restart (reproduced in 20 of 30 tries; tests/integration/
+        test_consumer_cancellation.py). Shielded, the handler finishes its write; the ack
+        then fails on the closed channel and the message comes again, found done."""
+        task = asyncio.ensure_future(self._with_retries(handler, envelope))
+        self._running.add(task)
+        task.add_done_callback(self._finished)
+        return await asyncio.shield(task)
+
+    def _finished(self, task: asyncio.Task[Outcome]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Seen by `_handle` unless its own task was cancelled meanwhile: the message is
+            # not acked and comes again.
+            log.debug("handler ended after its delivery was cancelled: %r", task.exception())
+
+    async def drain(self, timeout: float) -> int:
+        """Wait up to `timeout` s for handlers still running after their delivery was
+        cancelled (the service stops: their writes finish before the database client
+        closes). Returns how many were still running then."""
+        if not self._running:
+            return 0
+        _, pending = await asyncio.wait(set(self._running), timeout=timeout)
+        return len(pending)
 
     async def _with_retries(self, handler: Handler, envelope: Envelope[BaseModel]) -> Outcome:
         deadline = time.monotonic() + self._retry_seconds
