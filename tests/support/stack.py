@@ -164,7 +164,9 @@ class Stack:
                 await asyncio.sleep(0.3)
 
     def client(self) -> AsyncMongoClient[dict[str, Any]]:
-        return AsyncMongoClient(self.mongodb_url, tz_aware=True, socketTimeoutMS=60_000)
+        # Settling and scoring count whole collections: a scan each on FerretDB (over a
+        # minute at 20,000 complaints while the services run). Bounded, never endless.
+        return AsyncMongoClient(self.mongodb_url, tz_aware=True, socketTimeoutMS=900_000)
 
     def db_name(self, service: str) -> str:
         return f"{self.database}_{service}"
