@@ -92,7 +92,13 @@ def pytest_runtest_protocol(
         if marker and marker.args
         else float(item.config.getini("timeout") or 300)
     )
-    watchdog = Watchdog(item.nodeid, dump_after=timeout + 30, exit_after=timeout + 150)
+    capture = item.config.pluginmanager.getplugin("capturemanager")
+    watchdog = Watchdog(
+        item.nodeid,
+        dump_after=timeout + 30,
+        exit_after=timeout + 150,
+        before_dump=(lambda: capture.suspend_global_capture(in_=False)) if capture else None,
+    )
     watchdog.start()
     try:
         return (yield)

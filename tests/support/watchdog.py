@@ -15,14 +15,24 @@ import gc
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 EXIT_CODE = 70
 
 
 class Watchdog:
-    def __init__(self, name: str, dump_after: float, exit_after: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        dump_after: float,
+        exit_after: float,
+        before_dump: Callable[[], object] | None = None,
+    ) -> None:
         self._name = name
+        # pytest captures file descriptor 2 while a test runs: what the watchdog prints
+        # would go to the capture file and be lost at exit. This hands the terminal back.
+        self._before_dump = before_dump
         self._dump_after = dump_after
         self._exit_after = exit_after
         self._done = threading.Event()
@@ -37,6 +47,11 @@ class Watchdog:
     def _watch(self) -> None:
         if self._done.wait(self._dump_after):
             return
+        if self._before_dump is not None:
+            try:
+                self._before_dump()
+            except Exception as exc:  # print anyway: to the capture file, at worst
+                print(f"watchdog: could not suspend capturing: {exc!r}", file=sys.__stderr__)
         out = sys.__stderr__
         assert out is not None
         print(f"\n== watchdog: {self._name} still running after {self._dump_after:.0f} s", file=out)

@@ -20,7 +20,12 @@ HANGS = textwrap.dedent(
     async def stuck_in_teardown():
         await asyncio.sleep(60)
 
-    watchdog = Watchdog("tests/x.py::test_hangs", dump_after=0.3, exit_after=0.8)
+    watchdog = Watchdog(
+        "tests/x.py::test_hangs",
+        dump_after=0.3,
+        exit_after=0.8,
+        before_dump=lambda: print("capture suspended", flush=True),
+    )
     watchdog.start()
     asyncio.run(stuck_in_teardown())
     """
@@ -49,6 +54,7 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
 def test_a_hung_test_is_reported_with_its_stacks_and_the_run_ends() -> None:
     result = _run(HANGS)
     assert result.returncode == EXIT_CODE
+    assert result.stdout.strip() == "capture suspended"  # pytest hands the terminal back first
     assert "tests/x.py::test_hangs still running" in result.stderr
     assert "1 pending asyncio tasks" in result.stderr
     assert "stuck_in_teardown" in result.stderr  # the task's own stack, not only the loop's

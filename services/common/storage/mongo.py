@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC
 from typing import Any
@@ -30,6 +31,7 @@ def connect(
     (PyMongo's default waits forever: a server that accepts a command and never answers
     would hang a handler, a start or a shutdown). A timed-out operation is a
     `NetworkTimeout`, retried like any other lost connection."""
+    _wait_without_a_task()
     options: dict[str, Any] = {}
     if "sockettimeoutms" not in url.lower():
         options["socketTimeoutMS"] = SOCKET_TIMEOUT_MS
@@ -44,6 +46,32 @@ def connect(
         retryWrites=retry_writes,
         **options,
     )
+
+
+def _wait_without_a_task() -> None:
+    """PyMongo's async pool and topology wait on their conditions through `wait_for`, which
+    on Python 3.11 runs the wait in a task of its own. A caller cancelled twice (aiormq
+    cancels a closing channel's handlers, sometimes twice) returns while that inner task
+    still re-acquires the topology lock; the lock is then held by a task nobody awaits and
+    every later operation of the client waits on it (reproduced: 50 operations of a new
+    client cancelled twice left it hanging in 20 of 30 tries, none with this). Python 3.12's
+    `wait_for` runs no inner task; on 3.11 the same wait is done with `asyncio.timeout`.
+    Applied once, by `connect`, never at import."""
+    if sys.version_info >= (3, 12):
+        return
+    from pymongo.asynchronous import pool, topology
+
+    for module in (pool, topology):
+        if getattr(module, "_async_cond_wait", None) not in (None, _cond_wait):
+            module._async_cond_wait = _cond_wait  # type: ignore[attr-defined]
+
+
+async def _cond_wait(condition: Any, timeout: float | None) -> bool:
+    try:
+        async with asyncio.timeout(timeout):
+            return bool(await condition.wait())
+    except TimeoutError:
+        return False
 
 
 # Every command qloop sends is a single-document write, a bounded read or an index build;
