@@ -95,7 +95,7 @@ def pytest_runtest_protocol(
     capture = item.config.pluginmanager.getplugin("capturemanager")
     watchdog = Watchdog(
         item.nodeid,
-        dump_after=timeout + 30,
+        dump_after=timeout - 10,  # while the call is stuck, before pytest-timeout fails it
         exit_after=timeout + 150,
         before_dump=(lambda: capture.suspend_global_capture(in_=False)) if capture else None,
     )

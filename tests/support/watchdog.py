@@ -3,8 +3,9 @@
 pytest-timeout (signal method) fails a test whose call overruns, but its alarm fires once:
 a teardown that then blocks (a server that stopped answering) would hang the run until CI
 kills it, with nothing printed. The watchdog, a thread per test, prints every thread's
-stack and every pending asyncio task's stack when the test overruns its timeout, and ends
-the process a little later, so a hang costs minutes and says where it was.
+stack and every pending asyncio task's stack shortly before the test's timeout (where the
+call is stuck), and ends the process if the test is still running well after it, so a
+hang costs minutes and says where it was.
 """
 
 from __future__ import annotations
