@@ -134,10 +134,11 @@ class EventConsumer:
 
     def _finished(self, task: asyncio.Task[Outcome]) -> None:
         self._running.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
             # Seen by `_handle` unless its own task was cancelled meanwhile: the message is
             # not acked and comes again.
-            log.debug("handler ended after its delivery was cancelled: %r", task.exception())
+            log.debug("handler ended after its delivery was cancelled: %r", error)
 
     async def drain(self, timeout: float) -> int:
         """Wait up to `timeout` s for handlers still running after their delivery was

@@ -83,7 +83,8 @@ SOCKET_TIMEOUT_MS = 120_000
 async def ping(db: Database, timeout: float | None = None) -> bool:
     """Whether the server answers (within `timeout` seconds, if given)."""
     try:
-        await asyncio.wait_for(db.command("ping"), timeout)
+        async with asyncio.timeout(timeout):  # no inner task, unlike 3.11's wait_for
+            await db.command("ping")
     except (PyMongoError, TimeoutError):
         return False
     return True
