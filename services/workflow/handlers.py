@@ -8,6 +8,7 @@ again and decides again (a caller's own `expected_version` is never retried).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from services.workflow.agenda import Agenda
 from services.workflow.domain import recurrence
 from services.workflow.domain.case import Case
 from services.workflow.domain.commands import CorrectiveActionRequest, Refused
+from services.workflow.domain.deadlines import Deadline
 from services.workflow.domain.decisions import Decision
 from services.workflow.domain.opening import open_for_action, open_for_complaint
 from services.workflow.gauges import CaseGauges
@@ -65,9 +67,30 @@ class CaseService:
         """Open the complaint's case once; link (and reopen) the case it repeats."""
         site = registered.complaint.site
         rules = self.rulebook.for_site(site)
-        earlier = await self._earlier(rules, registered)
-        decision = open_for_complaint(registered, rules, self.clock.now(), earlier=earlier)
-        created = await self._open(decision, correlation_id, causation_id)
+        now = self.clock.now()
+        # The deadline records are placed while the earlier cases are read: one database
+        # round trip fewer before the case is stored. They are planned for the case as if
+        # it repeated nothing; a repeat changes none of its due times today, and if it
+        # ever does, the records of the case as opened are placed before it is stored.
+        guess = open_for_complaint(registered, rules, now)
+        # Both run to their end before a failure is raised: the handler's retry and dead-
+        # letter decisions see the failure itself, not a group of them.
+        reading, placing = await asyncio.gather(
+            self._earlier(rules, registered),
+            self.schedule.plan_opening(guess.case),
+            return_exceptions=True,
+        )
+        for result in (reading, placing):
+            if isinstance(result, BaseException):
+                raise result
+        assert not isinstance(reading, BaseException) and not isinstance(placing, BaseException)
+        earlier, plan = reading, placing
+        decision = guess
+        if earlier:
+            decision = open_for_complaint(registered, rules, now, earlier=earlier)
+            if self.schedule.planned(decision.case) != plan[0]:
+                plan = await self.schedule.plan_opening(decision.case)
+        created = await self._open(decision, correlation_id, causation_id, plan=plan)
         stored = decision.case if created else await self.store.get(decision.case.id)
         if stored is not None and stored.repeat_of is not None:
             await self._link_repeat(stored, rules, correlation_id)
@@ -92,10 +115,19 @@ class CaseService:
         decision = open_for_action(request, site, rules, self.clock.now())
         return await self._open(decision, correlation_id, causation_id)
 
-    async def _open(self, decision: Decision, correlation_id: str, causation_id: str) -> bool:
+    async def _open(
+        self,
+        decision: Decision,
+        correlation_id: str,
+        causation_id: str,
+        *,
+        plan: tuple[list[Deadline], dict[str, datetime]] | None = None,
+    ) -> bool:
+        """Store the decided case with its events. `plan`: its deadline records, placed
+        already (`Schedule.plan_opening`); else they are placed first."""
         case = decision.case
         events = self.events_for(case, decision.facts, correlation_id, causation_id)
-        planned, placed = await self.schedule.plan_opening(case)
+        planned, placed = plan or await self.schedule.plan_opening(case)
         created = await self.store.open(case, events)
         if created:
             self.metrics.opened.labels(case.site, case.origin, str(case.repeat).lower()).inc()

@@ -57,6 +57,14 @@ class Schedule:
         placed = await service.store.schedule(case, planned, service.clock.now())
         self._hold([d for d in planned if d.id in placed], placed)
 
+    def planned(self, case: Case) -> list[Deadline]:
+        """The records `case` needs now (none for a site without rules)."""
+        try:
+            rules = self._service.rulebook.for_site(case.site)
+        except UnknownSite:
+            return []
+        return deadlines.plan(case, rules)
+
     async def plan_opening(self, case: Case) -> tuple[list[Deadline], dict[str, datetime]]:
         """Store the records of a case about to be inserted, before it is: no plan marker
         is needed (a crash before the insert leaves records of a case that does not exist,

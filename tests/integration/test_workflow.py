@@ -366,6 +366,15 @@ async def test_a_repeat_complaint_is_linked_and_reopens_the_closed_case(
         await tap.publish(_registration(second, later, customer=customer))
         repeat = await _opened(ctx, f"sz:{second}")
         assert repeat["repeat"] is True and repeat["repeat_of"] == f"sz:{first}"
+        # Its deadline records were placed while the earlier case was read, and are the
+        # ones the repeat case itself needs.
+        stored = await store.get(f"sz:{second}")
+        assert stored is not None
+        needed = ctx.state["cases"].schedule.planned(stored)
+        assert needed
+        last = max(d.fire_at for d in needed) + timedelta(hours=2)
+        records = await store.deadlines_between(later - timedelta(hours=1), last)
+        assert {d.id for d in records if d.case_id == stored.id} == {d.id for d in needed}
         # case.stage_changed, case.reopened (no events were stored with the closed case)
         reopened = [e for e in await tap.events(f"sz:{first}", 2) if e.type == "case.reopened"]
         assert len(reopened) == 1 and reopened[0].data.by_complaint_number == second
