@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Query, Request, Response
+from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -70,10 +70,9 @@ def _source(request: Request) -> str:
 async def submit_complaint(
     submission: ComplaintSubmission,
     intake: IntakeDep,
-    response: Response,
     key: Submitter,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> dict[str, Any] | JSONResponse:
+) -> JSONResponse:
     ensure_site(key, submission.site)
     try:
         outcome = await intake.submit(submission, source=key.name, reference=idempotency_key)
@@ -89,10 +88,11 @@ async def submit_complaint(
         return JSONResponse(
             status_code=422, content={"detail": str(exc), "errors": [error.model_dump()]}
         )
+    # A JSON response built here: the registration is JSON already (stored in JSON mode),
+    # so FastAPI's generic encoding pass over it is skipped.
     if not outcome.created:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
-    return outcome.registration
+        return JSONResponse(outcome.registration, headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(outcome.registration, status_code=201)
 
 
 @router.get("/complaints/{number}", summary="One registered complaint")
