@@ -35,3 +35,4 @@ def test_pipeline_bench_smoke(settings: ServiceSettings, tmp_path: Path) -> None
     text = out.read_text(encoding="utf-8")
     assert "## Pipeline" in text and "ratio to ceiling" in text and "p99 ms" in text
     assert "complaint.registered" in text  # where the time goes, stage by stage
+    assert "the pipeline's documents" in text and "documents of a few bytes" in text
