@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import yaml
 from fastapi import Depends, Header, HTTPException, Request
@@ -81,7 +81,7 @@ class KeyRing:
         return found
 
 
-def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
+async def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
     """FastAPI dependency: the key presented in `X-API-Key` (401 when missing or unknown)."""
     ring: KeyRing = request.app.state.keyring
     key = ring.identify(x_api_key) if x_api_key else None
@@ -94,12 +94,12 @@ def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) 
     return key
 
 
-def require(role: str) -> Callable[[ApiKey], ApiKey]:
+def require(role: str) -> Callable[[ApiKey], Coroutine[Any, Any, ApiKey]]:
     """FastAPI dependency factory: the caller's key, which must carry `role` (else 403).
 
     Use as `Annotated[ApiKey, Depends(require("read"))]`."""
 
-    def check(key: Annotated[ApiKey, Depends(caller)]) -> ApiKey:
+    async def check(key: Annotated[ApiKey, Depends(caller)]) -> ApiKey:
         if role not in key.roles and "admin" not in key.roles:
             raise HTTPException(403, f"this API key lacks the role {role!r}")
         return key

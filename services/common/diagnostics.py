@@ -16,7 +16,7 @@ from services.common.contracts.diagnostic import DiagnosticPing
 from services.common.contracts.envelope import SITE_PATTERN, Envelope
 from services.common.contracts.registry import new_event
 from services.common.messaging.consumer import Handler, Outcome
-from services.common.runtime import ServiceContext, context_of
+from services.common.runtime import ServiceContext, service_context
 from services.common.storage.once import insert_once
 from services.common.storage.outbox import outbox_update
 from services.common.storage.updates import merge
@@ -29,7 +29,7 @@ router = APIRouter(tags=["diagnostics"])
 
 @router.post("/diagnostics/ping", status_code=202)
 async def emit_ping(
-    ctx: Annotated[ServiceContext, Depends(context_of)],
+    ctx: Annotated[ServiceContext, Depends(service_context)],
     site: Annotated[str, Query(pattern=SITE_PATTERN)],
     note: Annotated[str, Query(max_length=500)] = "ping",
 ) -> dict[str, str]:
@@ -48,7 +48,7 @@ async def emit_ping(
 
 @router.get("/diagnostics/pings/{event_id}")
 async def received_ping(
-    ctx: Annotated[ServiceContext, Depends(context_of)], event_id: uuid.UUID
+    ctx: Annotated[ServiceContext, Depends(service_context)], event_id: uuid.UUID
 ) -> dict[str, Any]:
     document = await ctx.db[RECEIVED].find_one({"_id": str(event_id)})
     return {"received": document is not None}

@@ -37,7 +37,7 @@ from services.common.messaging.consumer import Handler, Outcome, Rejected
 from services.common.messaging.topology import QueueSpec
 from services.common.rulebook import UnknownSite
 from services.common.rules import SiteRules
-from services.common.runtime import ServiceContext, context_of
+from services.common.runtime import ServiceContext, service_context
 from services.common.storage.once import insert_once
 from services.common.storage.outbox import with_outbox
 
@@ -198,7 +198,7 @@ async def run_retention(ctx: ServiceContext) -> None:
 # --- HTTP ---------------------------------------------------------------------------------
 router = APIRouter(tags=["privacy"])
 Officer = Annotated[ApiKey, Depends(require("privacy"))]
-Context = Annotated[ServiceContext, Depends(context_of)]
+Context = Annotated[ServiceContext, Depends(service_context)]
 Site = Annotated[str, Query(pattern=SITE_PATTERN)]
 
 

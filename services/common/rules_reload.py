@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from services.common.auth import ApiKey, require
 from services.common.rulebook import Rulebook, fingerprint
 from services.common.rules import RuleFileErrors
-from services.common.runtime import ServiceContext, context_of
+from services.common.runtime import ServiceContext, service_context
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -91,7 +91,7 @@ async def watch_rules(ctx: ServiceContext) -> None:
 
 @router.post("/admin/rules/reload", summary="Load the rule files again (last good kept)")
 async def reload_rules(
-    ctx: Annotated[ServiceContext, Depends(context_of)],
+    ctx: Annotated[ServiceContext, Depends(service_context)],
     key: Annotated[ApiKey, Depends(require("admin"))],
 ) -> Any:
     errors = reload(ctx)

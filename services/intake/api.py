@@ -21,7 +21,7 @@ from services.intake.store import ComplaintFilter
 router = guarded_router(tags=["complaints"])
 
 
-def intake_of(request: Request) -> Intake:
+async def intake_of(request: Request) -> Intake:
     intake: Intake = context_of(request).state["intake"]
     return intake
 
@@ -48,7 +48,7 @@ async def validation_failed(request: Request, exc: Exception) -> JSONResponse:
         body = exc.body if isinstance(exc.body, dict) else {}
         site = body.get("site") if isinstance(body.get("site"), str) else None
         ref = body.get("external_ref") if isinstance(body.get("external_ref"), str) else None
-        await intake_of(request).reject(
+        await (await intake_of(request)).reject(
             site=site, source=_source(request), reason="invalid", errors=errors, external_ref=ref
         )
     return JSONResponse(

@@ -26,7 +26,7 @@ from services.common.contracts.registry import new_event
 from services.common.messaging.consumer import Handler, Outcome
 from services.common.rules import SiteRules
 from services.common.rules.retention import retention_years, shortest_retention_years, years_before
-from services.common.runtime import ServiceContext, context_of
+from services.common.runtime import ServiceContext, service_context
 from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import Database
 from services.common.storage.once import insert_once
@@ -187,7 +187,7 @@ def confirmation_handler(ctx: ServiceContext) -> Handler:
 
 router = APIRouter(tags=["privacy"])
 Officer = Annotated[ApiKey, Depends(require("privacy"))]
-Context = Annotated[ServiceContext, Depends(context_of)]
+Context = Annotated[ServiceContext, Depends(service_context)]
 
 
 @router.post(

@@ -27,7 +27,7 @@ YearPath = Annotated[int, Path(ge=2000, le=2200)]
 SitePath = Annotated[str, Path(pattern=r"^(\*|[a-z0-9][a-z0-9_-]{0,31})$")]
 
 
-def reports_of(request: Request) -> Reports:
+async def reports_of(request: Request) -> Reports:
     reports: Reports = context_of(request).state["reports"]
     return reports
 

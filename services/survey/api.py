@@ -26,7 +26,7 @@ async def refused(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc).strip("'\"")}, status_code=422)
 
 
-def service_of(request: Request) -> SurveyService:
+async def service_of(request: Request) -> SurveyService:
     svc: SurveyService = context_of(request).state["survey"]
     return svc
 

@@ -43,7 +43,7 @@ STATUS = {
 }
 
 
-def service_of(request: Request) -> CaseService:
+async def service_of(request: Request) -> CaseService:
     service: CaseService = context_of(request).state["cases"]
     return service
 

@@ -77,6 +77,34 @@ async def test_outbox_event_is_published_consumed_and_stored_once(
         assert [(d["note"], d["site"], d["origin"]) for d in stored] == [("hello", site, "intake")]
 
 
+async def test_a_delivery_reaches_its_handler_without_a_worker_thread(
+    settings: ServiceSettings, site: str, infra: Infra, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastStream's DI resolves a `RabbitMessage` parameter with a synchronous resolver,
+    which fast_depends runs in a worker thread for every message: the subscriber takes the
+    message from its decoder instead, and no delivery goes through a thread."""
+    import anyio.to_thread
+
+    threaded: list[object] = []
+    real = anyio.to_thread.run_sync
+
+    async def run_sync(func: Any, *args: Any, **kwargs: Any) -> Any:
+        threaded.append(func)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", run_sync)
+    async with running(reporting_app(settings)) as (reporting, _):
+        event = _ping(site, "threadless")
+        await _publish(infra, to_json(event), event.routing_key)
+
+        async def received() -> bool:
+            reply = await reporting.get(f"/diagnostics/pings/{event.id}")
+            return bool(reply.json()["received"])
+
+        await eventually(received)
+    assert threaded == [], [getattr(f, "func", f) for f in threaded]
+
+
 async def test_the_same_event_delivered_twice_has_one_effect(
     settings: ServiceSettings, site: str, infra: Infra
 ) -> None:
