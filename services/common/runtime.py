@@ -179,7 +179,9 @@ def closed_consumers(broker: RabbitBroker) -> list[str]:
     return sorted(closed)
 
 
-def _subscribe(broker: RabbitBroker, consumer: EventConsumer, prefetch: int) -> None:
+def _subscribe(broker: RabbitBroker, consumer: EventConsumer) -> None:
+    """Consume `consumer`'s queue: manual acks, at most QLOOP_PREFETCH unacknowledged
+    deliveries (set on the broker's default channel, where the queue was declared)."""
     async def on_message(message: Any) -> None:
         await consumer.on_message(message)
 
@@ -188,7 +190,6 @@ def _subscribe(broker: RabbitBroker, consumer: EventConsumer, prefetch: int) -> 
         rabbit_queue(consumer.spec),
         events_exchange(),
         ack_policy=AckPolicy.MANUAL,
-        channel=Channel(prefetch_count=prefetch),
         decoder=_the_message,
     )(on_message)
 
@@ -230,6 +231,13 @@ def create_service_app(
             settings.amqp_url,
             logger=logging.getLogger("faststream"),
             graceful_timeout=15.0,
+            # The prefetch limit goes on the broker's default channel: the queues are
+            # declared there (topology.declare, before the subscribers start), FastStream
+            # reuses those declared queues, and aio-pika consumes a queue on the channel
+            # that declared it. A subscriber's own `Channel(prefetch_count=...)` left the
+            # consumers unlimited (found 2026-11-30: a restarted reporting held 1,956
+            # unacknowledged deliveries, all handled at once, and was not ready for a minute).
+            default_channel=Channel(prefetch_count=settings.prefetch),
             middlewares=(
                 RabbitPrometheusMiddleware(
                     registry=metrics.registry, app_name=f"qloop-{definition.name}"
@@ -278,7 +286,7 @@ def create_service_app(
                 metrics=metrics,
                 transient_retry_seconds=settings.transient_retry_seconds,
             )
-            _subscribe(broker, consumer, settings.prefetch)
+            _subscribe(broker, consumer)
             consumers.append(consumer)
         await broker.start()
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]

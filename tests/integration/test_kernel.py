@@ -105,6 +105,49 @@ async def test_a_delivery_reaches_its_handler_without_a_worker_thread(
     assert threaded == [], [getattr(f, "func", f) for f in threaded]
 
 
+async def test_a_consumer_holds_at_most_its_prefetch_of_deliveries(
+    settings: ServiceSettings, site: str, infra: Infra
+) -> None:
+    """A backlog is taken QLOOP_PREFETCH deliveries at a time, not all at once: a service
+    restarted behind a long queue must not run thousands of handlers together (seen in a
+    fault run: 1,956 at once in reporting, which then was not ready for a minute)."""
+    queue = QueueSpec("reporting.events", (f"{site}.diagnostic.ping",))
+    release, running_now, most = asyncio.Event(), [0], [0]
+    handled: list[str] = []
+
+    async def wire(ctx: ServiceContext) -> Any:
+        async def hold(envelope: Any) -> str:
+            running_now[0] += 1
+            most[0] = max(most[0], running_now[0])
+            try:
+                await release.wait()
+            finally:
+                running_now[0] -= 1
+            handled.append(str(envelope.id))
+            return "stored"
+
+        return {queue: {"diagnostic.ping": hold}}
+
+    limited = settings.model_copy(update={"prefetch": 3})
+    app = create_service_app(ServiceDefinition("prefetch", 0, wire=wire), limited)
+    async with running(app):
+        events = [_ping(site, f"backlog {i}") for i in range(12)]
+        for event in events:
+            await _publish(infra, to_json(event), event.routing_key)
+        async def holding() -> bool:
+            return running_now[0] == 3
+
+        async def all_handled() -> bool:
+            return len(handled) == 12
+
+        await eventually(holding)
+        await asyncio.sleep(1.0)  # time for more deliveries to arrive, were they allowed
+        assert most[0] == 3
+        release.set()
+        await eventually(all_handled)
+    assert most[0] == 3 and sorted(handled) == sorted(str(e.id) for e in events)
+
+
 async def test_the_same_event_delivered_twice_has_one_effect(
     settings: ServiceSettings, site: str, infra: Infra
 ) -> None:
