@@ -57,6 +57,8 @@ def _run(args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=20,
+        loop="uvloop",  # C implementations of the event loop and of HTTP parsing
+        http="httptools",
     )
     uvicorn.Server(config).run()
     return 0
