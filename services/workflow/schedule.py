@@ -62,6 +62,7 @@ class Schedule:
         try:
             rules = self._service.rulebook.for_site(case.site)
         except UnknownSite:
+            log.error("case %s: no rules for site %s; not scheduled", case.id, case.site)
             return []
         return deadlines.plan(case, rules)
 
@@ -71,14 +72,10 @@ class Schedule:
         dropped without an event when they come due, and the redelivered event plans
         again). Pass the result to `hold` once the case is stored: a record the agenda
         held earlier could fire before its case exists, and be dropped."""
-        service = self._service
-        try:
-            rules = service.rulebook.for_site(case.site)
-        except UnknownSite:
-            log.error("case %s: no rules for site %s; not scheduled", case.id, case.site)
+        planned = self.planned(case)
+        if not planned:
             return [], {}
-        planned = deadlines.plan(case, rules)
-        return planned, await service.store.place(planned, service.clock.now())
+        return planned, await self._service.store.place(planned, self._service.clock.now())
 
     def hold(self, planned: list[Deadline], placed: dict[str, datetime]) -> None:
         self._hold([d for d in planned if d.id in placed], placed)
