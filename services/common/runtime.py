@@ -45,6 +45,7 @@ from services.common.storage.mongo import (
 from services.common.storage.outbox import OUTBOX_INDEX, OutboxRelay
 
 log = logging.getLogger(__name__)
+STOP_JOB_SECONDS = 10.0
 
 
 @dataclass
@@ -86,6 +87,9 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     wire: Callable[[ServiceContext], Awaitable[Wiring]] | None = None
     background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
+    # Run once at a graceful stop, after the consumers' handlers finished, before the
+    # database client closes (each bounded by STOP_JOB_SECONDS; a failure is logged).
+    at_stop: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
     exception_handlers: Mapping[type[Exception], Any] = field(default_factory=dict)
 
 
@@ -308,6 +312,11 @@ def create_service_app(
             for consumer in consumers:
                 if left := await consumer.drain(timeout=10.0):
                     log.warning("%d handlers of %s still running at stop", left, consumer.spec.name)
+            for job in definition.at_stop:
+                try:
+                    await asyncio.wait_for(job(ctx), timeout=STOP_JOB_SECONDS)
+                except Exception:
+                    log.exception("%s at stop failed", job.__name__)
             await client.close()
 
     app = FastAPI(title=f"qloop {definition.name}", lifespan=lifespan)

@@ -42,6 +42,7 @@ async def wire(ctx: ServiceContext) -> Wiring:
     projector = Projector(
         store=read_models, locks=ctx.locks, sites=RuleSites(rulebook), policy=settings.policy()
     )
+    ctx.state["projector"] = projector
     ctx.state["reports"] = Reports(store=read_models, rulebook=rulebook, settings=settings)
     ctx.state["metrics"] = reporting_metrics(ctx.registry)
     ctx.state["settings"] = settings
@@ -79,6 +80,23 @@ async def refresh_gauges(ctx: ServiceContext) -> None:
         await asyncio.sleep(settings.gauge_refresh_seconds)
 
 
+async def sweep_tokens(ctx: ServiceContext) -> None:
+    """Pull the bucket tokens the projector no longer needs (projector.py `Sweeper`)."""
+    projector: Projector = ctx.state["projector"]
+    settings: ReportingSettings = ctx.state["settings"]
+    while True:
+        await asyncio.sleep(settings.token_sweep_seconds)
+        try:
+            await projector.sweeper.sweep()
+        except Exception:
+            log.exception("pulling used bucket tokens failed; will retry")
+
+
+async def last_sweep(ctx: ServiceContext) -> None:
+    projector: Projector = ctx.state["projector"]
+    await projector.sweeper.sweep()
+
+
 DEFINITION = ServiceDefinition(
     name=NAME,
     default_port=8084,
@@ -87,7 +105,8 @@ DEFINITION = ServiceDefinition(
     indexes=store.INDEXES,
     routers=(diagnostics.router, api.router, views.router, personal_data.router),
     wire=wire,
-    background=(refresh_gauges, personal_data.run_retention),
+    background=(refresh_gauges, sweep_tokens, personal_data.run_retention),
+    at_stop=(last_sweep,),
 )
 
 

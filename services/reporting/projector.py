@@ -10,9 +10,52 @@ from services.common.contracts.envelope import Envelope
 from services.common.messaging.consumer import Handler, Outcome
 from services.common.storage.locks import DocumentLocks
 from services.reporting.domain import projection
-from services.reporting.domain.buckets import difference
+from services.reporting.domain.buckets import BucketKey, difference
 from services.reporting.domain.policy import Policy
 from services.reporting.store import ENTITIES, EntityRecord, ReadModelStore
+
+
+class Sweeper:
+    """Pulls the tokens buckets no longer need, in batches.
+
+    A token `<entity>@<version>` guards a bucket addition until the entity has recorded
+    its new contribution; from then on the settle never repeats it, so the token only
+    takes room. Pulling each one at once was half of the projector's bucket writes;
+    here a bucket's tokens are pulled together when `batch` have gathered, and all of
+    them every few seconds (`sweep`, a background task of the service). Tokens still
+    waiting when the process dies stay in their buckets: inert (no settle reuses them)
+    and few (under `batch` per bucket); a rebuild drops them.
+    """
+
+    def __init__(self, store: ReadModelStore, batch: int = 16) -> None:
+        self._store, self._batch = store, batch
+        self._waiting: dict[BucketKey, list[str]] = {}
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(tokens) for tokens in self._waiting.values())
+
+    async def forget(self, keys: list[BucketKey], token: str) -> None:
+        full = []
+        for key in keys:
+            tokens = self._waiting.setdefault(key, [])
+            tokens.append(token)
+            if len(tokens) >= self._batch:
+                full.append((key, self._waiting.pop(key)))
+        for key, tokens in full:
+            await self._pull(key, tokens)
+
+    async def sweep(self) -> None:
+        waiting, self._waiting = self._waiting, {}
+        for key, tokens in sorted(waiting.items()):
+            await self._pull(key, tokens)
+
+    async def _pull(self, key: BucketKey, tokens: list[str]) -> None:
+        try:
+            await self._store.forget_tokens(key, tokens)
+        except BaseException:
+            self._waiting.setdefault(key, []).extend(tokens)  # for the next sweep
+            raise
 
 
 class Projector:
@@ -26,6 +69,7 @@ class Projector:
     ) -> None:
         self.store, self.sites, self.policy = store, sites, policy
         self._locks = locks
+        self.sweeper = Sweeper(store)
 
     async def project(self, envelope: Envelope[BaseModel]) -> Outcome:
         new = await self.store.record_event(envelope)
@@ -66,8 +110,7 @@ class Projector:
             await self.store.add_to_bucket(key, delta, token)
         await self.store.record_contribution(record.id, wanted)
         record.contributed = wanted
-        for key in sorted(changes):
-            await self.store.forget_token(key, token)
+        await self.sweeper.forget(sorted(changes), token)
 
 
 def projecting(projector: Projector) -> Handler:

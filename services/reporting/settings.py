@@ -22,6 +22,7 @@ class ReportingSettings(BaseSettings):
     delivery_target: float = Field(default=98.0, ge=0, le=100)
     eight_d_stages: tuple[str, ...] = ("corrective_action", "reply")
     gauge_refresh_seconds: float = Field(default=15.0, gt=0, le=3600)
+    token_sweep_seconds: float = Field(default=2.0, gt=0, le=3600)  # projector.py Sweeper
 
     def policy(self) -> Policy:
         return Policy(eight_d_stages=self.eight_d_stages)
