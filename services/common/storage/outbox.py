@@ -138,7 +138,8 @@ class OutboxRelay:
     after a failure it is read again and tried again. A full pass over every collection runs
     at start and after a failure that is not transient, for entries left by a crash, and then
     every `scan_seconds`, for entries written by another process (on FerretDB only over
-    the `small` collections, e.g. requests a command-line tool writes).
+    the `small` collections, e.g. requests a command-line tool writes). Kicked documents
+    are relayed beside a pass, not after it (`_scan_beside_kicks`).
     On FerretDB (`id_filters_only`) every filter other than exactly `{_id: ...}` scans the
     whole collection (seconds for 100,000 cases, with writers meanwhile finding the
     database locked), so there the other collections are passed over only at start and
@@ -254,22 +255,54 @@ class OutboxRelay:
             # may have missed) asks for another one.
             self._scan_due = False
             try:
-                count, complete = await self._scan(self._collections)
+                count, complete = await self._scan_beside_kicks(self._collections)
             except BaseException:
                 self._scan_due = True
                 raise
             self._scan_due, self._last_scan = self._scan_due or not complete, now
             return published + count + (not complete)  # not complete: busy, again at once
         if now - self._last_scan >= self._scan_every:
-            count, complete = await self._scan(self._periodic)
+            count, complete = await self._scan_beside_kicks(self._periodic)
             self._last_scan = now if complete else 0.0
             published += count
         return published
 
+    async def _scan_beside_kicks(self, collections: Sequence[str]) -> tuple[int, bool]:
+        """A pass over `collections` while the documents kicked meanwhile are relayed at
+        once: on FerretDB the start-up pass reads every case (about 100 s at 100,000
+        cases), and a deadline fired or a case opened meanwhile would wait for it. A
+        document met by both is published twice at most and its entry removed once
+        (`_relay_messages`). A failure of either is raised once the pass has ended."""
+        scan = asyncio.ensure_future(self._scan(collections))
+        published = 0
+        failure: Exception | None = None
+        try:
+            while not scan.done():
+                if self._hot and failure is None:
+                    try:
+                        published += await self._relay_hot()
+                    except Exception as exc:  # the documents were put back
+                        failure = exc
+                    continue
+                self._wake.clear()
+                woken = asyncio.ensure_future(self._wake.wait())
+                try:
+                    await asyncio.wait({scan, woken}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
+        except BaseException:  # cancelled: the service stops
+            scan.cancel()
+            await asyncio.gather(scan, return_exceptions=True)
+            raise
+        count, complete = scan.result()
+        if failure is not None:
+            raise failure
+        return published + count, complete
+
     async def _relay_hot(self) -> int:
         hot, self._hot = self._hot, {}
         try:
-            documents: list[tuple[str, Any, list[OutgoingMessage], bool]] = []
+            documents: list[tuple[str, Any, list[OutgoingMessage]]] = []
             for (collection, document_id), handed in hot.items():
                 messages = handed
                 if messages is None:
@@ -278,8 +311,8 @@ class OutboxRelay:
                     )
                     messages = _messages(document) if document else []
                 if messages:
-                    documents.append((collection, document_id, messages, handed is not None))
-            counts = await _all(self._relay_messages(c, i, m, handed=h) for c, i, m, h in documents)
+                    documents.append((collection, document_id, messages))
+            counts = await _all(self._relay_messages(c, i, m) for c, i, m in documents)
         except BaseException:
             # Tried again from the stored document (an entry is removed once).
             self._hot.update(dict.fromkeys(hot))
@@ -296,12 +329,12 @@ class OutboxRelay:
             cursor = collection.find({"outbox_n": {"$gt": 0}}, {"outbox": 1}).limit(self._batch)
             documents = await cursor.to_list()
             pending += sum(len(d.get("outbox") or {}) for d in documents)
-            counts = sum(
-                await _all(self._relay_messages(name, d["_id"], _messages(d)) for d in documents)
-            )
-            # A full batch that moved something may hide more (no progress: no loop).
-            more = more or (len(documents) >= self._batch and counts > 0)
-            published += counts
+            batch = [(d["_id"], _messages(d)) for d in documents]
+            published += sum(await _all(self._relay_messages(name, i, m) for i, m in batch))
+            # A full batch that moved something (here or by kicks beside the pass) may
+            # hide more (no progress: no loop).
+            moved = any(m.event_id in self._removed for _, found in batch for m in found)
+            more = more or (len(documents) >= self._batch and moved)
         self._metrics.outbox_pending.set(pending)
         if not more:
             self.full_passes += 1
@@ -312,24 +345,25 @@ class OutboxRelay:
         collection: str,
         document_id: Any,
         messages: list[OutgoingMessage],
-        *,
-        handed: bool = False,
     ) -> int:
-        """Publish and remove `messages` of one document, in order. `handed`: given by
-        their writer, not read from the document now, so maybe relayed meanwhile by a pass
-        that read the document before its writer kicked (event ids are never reused)."""
+        """Publish and remove `messages` of one document, in order, skipping those removed
+        already: messages handed over by their writer, or read by a pass, may have been
+        relayed meanwhile by the other way (event ids are never reused)."""
         done = 0
         for message in messages:
-            if handed and message.event_id in self._removed:
+            if message.event_id in self._removed:
                 continue
             crashpoint("outbox.before_publish", f"{collection} {message.event_type}")
             await self._publish(message)
             crashpoint("outbox.after_publish", f"{collection} {message.event_type}")
             # Remove only this entry, under the document's lock so that a handler's
-            # concurrent write to the same document is not lost.
+            # concurrent write to the same document is not lost, and only once: a pass
+            # and a kick may have relayed the same entry side by side.
             async with self._locks.hold(collection, document_id):
+                if message.event_id in self._removed:
+                    continue
                 await self._remove(collection, document_id, message.event_id)
-            self._removed[message.event_id] = None
+                self._removed[message.event_id] = None
             if len(self._removed) > REMEMBER_REMOVED:
                 del self._removed[next(iter(self._removed))]
             self._metrics.outbox_published.labels(message.event_type).inc()
