@@ -51,6 +51,8 @@ class Intake:
     kick: Kick | None = None  # hands what was just stored to the outbox relay
     # Complaints being registered fresh (just accepted) -> set when done.
     _registering: dict[str, asyncio.Event] = field(default_factory=dict, init=False)
+    # Complaints whose registration failed in this process, for `recover_known`.
+    interrupted: set[str] = field(default_factory=set, init=False)
 
     async def submit(
         self,
@@ -92,16 +94,20 @@ class Intake:
         this very call); the complaint as registered by this call, None if it was
         registered otherwise. While a fresh registration runs, every other registration of
         the same complaint in this process waits for it (a duplicate, recovery)."""
-        if fresh:
-            self._registering[accepted.key] = done = asyncio.Event()
-            try:
-                return await self._register_now(accepted, correlation_id, series, fresh=True)
-            finally:
-                del self._registering[accepted.key]
-                done.set()
-        while (running := self._registering.get(accepted.key)) is not None:
-            await running.wait()
-        return await self._register_now(accepted, correlation_id, series, fresh=False)
+        try:
+            if fresh:
+                self._registering[accepted.key] = done = asyncio.Event()
+                try:
+                    return await self._register_now(accepted, correlation_id, series, fresh=True)
+                finally:
+                    del self._registering[accepted.key]
+                    done.set()
+            while (running := self._registering.get(accepted.key)) is not None:
+                await running.wait()
+            return await self._register_now(accepted, correlation_id, series, fresh=False)
+        except BaseException:
+            self.interrupted.add(accepted.key)  # maybe a number claimed, not registered
+            raise
 
     async def _register_now(
         self,
@@ -219,8 +225,20 @@ class Intake:
         if self.kick:
             self.kick(REJECTIONS, rejection_id, [event])
 
+    async def recover_known(self) -> int:
+        """Finish the registrations that failed in this process (read by `_id`, no scan);
+        returns how many were finished. A failing one stays for the next call."""
+        finished = 0
+        for key in sorted(self.interrupted):
+            accepted = await self.store.get(key)
+            if accepted is not None and accepted.number is None:
+                finished += await self._register(accepted, correlation_id=None) is not None
+            self.interrupted.discard(key)
+        return finished
+
     async def recover(self) -> int:
-        """Finish registrations a crash interrupted; returns how many were finished."""
+        """Finish registrations a crash interrupted; returns how many were finished.
+        Reads every stale claim and unnumbered complaint: a scan on FerretDB."""
         older_than = self.clock.now() - STALE_AFTER
         finished = 0
         for counter_id, seq, key in await self.store.stale_claims(older_than):

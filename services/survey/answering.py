@@ -54,7 +54,9 @@ async def questionnaire(svc: SurveyService, token: str) -> Questionnaire:
     """Raises `links.LinkRefused` (tampered, expired) or `UnknownInvitation`."""
     invitation_id = links.verify(svc.link_secret, token, svc.clock.now())
     invitation = await svc.store.invitation(invitation_id)
-    campaign = await svc.store.campaign(invitation["campaign_id"]) if invitation else None
+    campaign = (
+        await svc.store.campaign(invitation["campaign_id"], lists=False) if invitation else None
+    )
     if invitation is None or campaign is None:
         raise UnknownInvitation(invitation_id)
     rules, survey = svc.rules(invitation["site"])

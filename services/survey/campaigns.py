@@ -282,7 +282,7 @@ async def send_reminders(svc: SurveyService) -> int:
     sent = 0
     for invitation in await svc.store.due_reminders(svc.clock.now()):
         answered = await svc.store.response(invitation["_id"]) is not None
-        campaign = await svc.store.campaign(invitation["campaign_id"])
+        campaign = await svc.store.campaign(invitation["campaign_id"], lists=False)
         if answered or campaign is None or campaign["status"] != "open":
             await svc.store.mark_reminded(invitation["_id"], [], invitation["mail"])
             continue

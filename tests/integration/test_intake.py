@@ -271,6 +271,47 @@ async def test_a_registration_interrupted_after_claiming_its_number_is_finished(
     assert [int(n.rsplit("-", 1)[1]) for n in numbers] == [1, 2, 3]
 
 
+async def test_a_registration_that_failed_in_this_process_is_finished_by_id(
+    intake: tuple[httpx.AsyncClient, ServiceContext], keys: dict[str, str]
+) -> None:
+    # The database fails between the number's claim and the registration; the process
+    # goes on. On FerretDB recovery no longer scans while the process runs: it finishes
+    # what this process saw fail, by `_id`, with the number already claimed.
+    client, ctx = intake
+    intake_uc: Intake = ctx.state["intake"]
+    store: Any = intake_uc.store
+    complete, failures = store.complete, []
+
+    async def failing_once(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(args[0])
+            raise ConnectionError("database gone mid-registration")
+        return await complete(*args, **kwargs)
+
+    store.complete = failing_once
+    try:
+        with pytest.raises(ConnectionError):
+            await intake_uc.submit(
+                ComplaintSubmission.model_validate(complaint()), source="/crm", reference="r-1"
+            )
+    finally:
+        store.complete = complete
+    [key] = failures
+    assert intake_uc.interrupted == {key}
+    stuck = await intake_uc.store.get(key)
+    assert stuck is not None and stuck.number is None
+    assert await intake_uc.recover_known() == 1
+    assert intake_uc.interrupted == set()
+    finished = await intake_uc.store.get(key)
+    assert finished is not None and finished.number is not None
+    claims = await ctx.db["number_claims"].find({"key": key}).to_list()
+    assert [c["seq"] for c in claims] == [finished.document["sequence"]]  # one number
+    assert await intake_uc.recover_known() == 0
+    later = await client.post("/complaints", json=complaint(), headers={"X-API-Key": keys["crm"]})
+    numbers = [finished.number, later.json()["number"]]
+    assert [int(n.rsplit("-", 1)[1]) for n in numbers] == [1, 2]  # no gap
+
+
 async def test_a_handed_back_number_is_taken_by_the_next_complaint(
     intake: tuple[httpx.AsyncClient, ServiceContext],
 ) -> None:

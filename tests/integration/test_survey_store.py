@@ -39,3 +39,18 @@ async def test_a_reminder_is_recorded_once_with_its_event(
     assert stored is not None
     assert stored["reminded"] is True and stored["mail"] == "pending"
     assert list(stored["outbox"]) == [str(first.id)] and stored["outbox_n"] == 1
+
+
+async def test_a_campaign_is_read_without_its_customer_lists_for_an_answer(
+    mongo: AsyncMongoClient[dict[str, Any]], database_name: str
+) -> None:
+    store = MongoSurveyStore(mongo[f"{database_name}_survey"], DocumentLocks())
+    eligible = [{"customer_id": f"c{i}", "name": "x" * 50} for i in range(2000)]
+    planned = [{"invitation_id": f"i{i}", "customer_id": f"c{i}"} for i in range(2000)]
+    campaign = {"_id": "c-1", "site": "t", "status": "open", "items": [], "label": "2026"}
+    assert await store.insert_campaign({**campaign, "eligible": eligible, "planned": planned}, [])
+    whole = await store.campaign("c-1")
+    header = await store.campaign("c-1", lists=False)
+    assert whole is not None and len(whole["eligible"]) == len(whole["planned"]) == 2000
+    assert header is not None and "eligible" not in header and "planned" not in header
+    assert {k: header[k] for k in campaign} == campaign
