@@ -46,9 +46,11 @@ class Sweeper:
             await self._pull(key, tokens)
 
     async def sweep(self) -> None:
-        waiting, self._waiting = self._waiting, {}
-        for key, tokens in sorted(waiting.items()):
-            await self._pull(key, tokens)
+        # Taken one bucket at a time: when a pull fails, the buckets not reached yet
+        # keep their tokens for the next sweep (and the failed one gets its back).
+        for key in sorted(self._waiting):
+            if tokens := self._waiting.pop(key, None):
+                await self._pull(key, tokens)
 
     async def _pull(self, key: BucketKey, tokens: list[str]) -> None:
         try:
