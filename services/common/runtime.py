@@ -186,6 +186,7 @@ def closed_consumers(broker: RabbitBroker) -> list[str]:
 def _subscribe(broker: RabbitBroker, consumer: EventConsumer) -> None:
     """Consume `consumer`'s queue: manual acks, at most QLOOP_PREFETCH unacknowledged
     deliveries (set on the broker's default channel, where the queue was declared)."""
+
     async def on_message(message: Any) -> None:
         await consumer.on_message(message)
 

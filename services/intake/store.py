@@ -13,14 +13,16 @@ interrupted. So every number in a series is used exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from services.common.contracts.complaint import ComplaintSubmission
@@ -30,6 +32,7 @@ from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import Database
 from services.common.storage.once import insert_once
 from services.common.storage.outbox import outbox_update
+from services.common.storage.scan import batches
 from services.common.storage.updates import merge
 from services.intake.domain import NumberSeries
 
@@ -304,16 +307,40 @@ class MongoComplaintStore:
             self._voids_checked.pop(series.counter_id, None)
 
     async def stale_claims(self, older_than: datetime) -> list[tuple[str, int, str]]:
-        cursor = self._claims.find(
-            {"done": False, "at": {"$lte": older_than}, "key": {"$ne": None}}
-        ).limit(1000)
-        return [(d["series"], int(d["seq"]), d["key"]) async for d in cursor]
+        if self._id_filters_only:
+            fields = ("done", "at", "key", "series", "seq")
+
+            def stale(d: dict[str, Any]) -> bool:
+                at = d.get("at")
+                return (
+                    d.get("done") is False
+                    and d.get("key") is not None
+                    and at is not None
+                    and at <= older_than
+                )
+
+            found = await _scanned(self._claims, fields, stale)
+        else:
+            cursor = self._claims.find(
+                {"done": False, "at": {"$lte": older_than}, "key": {"$ne": None}}
+            ).limit(RECOVERED_AT_ONCE)
+            found = await cursor.to_list()
+        return [(d["series"], int(d["seq"]), d["key"]) for d in found]
 
     async def unnumbered(self, older_than: datetime) -> list[str]:
-        cursor = self._complaints.find(
-            {"status": "accepted", "accepted_at": {"$lte": older_than}}, {"_id": 1}
-        ).limit(1000)
-        return [d["_id"] async for d in cursor]
+        if self._id_filters_only:
+
+            def waiting(d: dict[str, Any]) -> bool:
+                at = d.get("accepted_at")
+                return d.get("status") == "accepted" and at is not None and at <= older_than
+
+            found = await _scanned(self._complaints, ("status", "accepted_at"), waiting)
+        else:
+            cursor = self._complaints.find(
+                {"status": "accepted", "accepted_at": {"$lte": older_than}}, {"_id": 1}
+            ).limit(RECOVERED_AT_ONCE)
+            found = await cursor.to_list()
+        return [d["_id"] for d in found]
 
     async def by_number(self, sites: Sequence[str], number: str) -> dict[str, Any] | None:
         return await self._complaints.find_one(
@@ -348,3 +375,23 @@ class MongoComplaintStore:
             {"$set": {k: v for k, v in document.items() if k != "_id"}}, outbox_update(events)
         )
         await self._rejections.update_one({"_id": document["_id"]}, update, upsert=True)
+
+
+RECOVERED_AT_ONCE = 1000  # interrupted registrations found by one recovery search
+
+
+async def _scanned(
+    collection: AsyncCollection[dict[str, Any]],
+    fields: Sequence[str],
+    wanted: Callable[[dict[str, Any]], bool],
+) -> list[dict[str, Any]]:
+    """FerretDB: the documents `wanted` keeps, up to `RECOVERED_AT_ONCE`, read in short
+    paced batches (scan.py) instead of one filtered command that reads the whole
+    collection (longer than the socket timeout at 100,000 complaints)."""
+    found: list[dict[str, Any]] = []
+    async with contextlib.aclosing(batches(collection, dict.fromkeys(fields, 1))) as parts:
+        async for documents in parts:
+            found += [d for d in documents if wanted(d)]
+            if len(found) >= RECOVERED_AT_ONCE:
+                break
+    return found[:RECOVERED_AT_ONCE]

@@ -22,9 +22,11 @@ class CaseGauges:
         self._metrics = metrics
         self._rulebook = rulebook
         self._counts = CaseCounts()
+        self.counted = False  # the cases were counted since the start
 
     def reset(self, counts: CaseCounts) -> None:
         self._counts = counts
+        self.counted = True
         m = self._metrics
         m.open_by_stage.clear()
         for (site, stage), n in counts.open_by_stage.items():

@@ -5,9 +5,9 @@ service. Nothing here sleeps per case or scans a collection in steady state.
   agenda holds as due by the injected clock, and moves the watermark (schedule.py).
 - `run_catch_up` plans the cases whose planning a crash interrupted (their markers in
   `plans`): at start and every `recovery_scan_seconds`.
-- `run_gauges` counts the cases by stage at start (and on MongoDB every
-  `recovery_scan_seconds`: an aggregation over every case); in between the gauges follow
-  the facts (gauges.py).
+- `run_gauges` counts the cases by stage at start (on FerretDB once the outbox relay's
+  start-up pass is over; on MongoDB again every `recovery_scan_seconds`: an aggregation
+  over every case); in between the gauges follow the facts (gauges.py).
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ async def run_gauges(ctx: ServiceContext) -> None:
     count scans every case, and the facts of this one instance keep the gauges right."""
     service: CaseService = ctx.state["cases"]
     if ctx.id_filters_only:
+        # After the relay's start-up pass, which reads every case too: one scan at a
+        # time (two together took the database from the deadlines for minutes).
+        while not ctx.relay.full_passes:
+            await asyncio.sleep(POLL_SECONDS)
         await _until_done(lambda: refresh_gauges(service), "counting the cases")
         return
     await _every(ctx, lambda: refresh_gauges(service), "counting the cases")

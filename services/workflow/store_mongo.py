@@ -14,6 +14,7 @@ from services.common.contracts.envelope import Envelope
 from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import Database
 from services.common.storage.outbox import outbox_update, with_outbox
+from services.common.storage.scan import batches
 from services.common.storage.updates import merge
 from services.workflow.domain.case import Case
 from services.workflow.domain.deadlines import Deadline
@@ -257,7 +258,17 @@ class MongoCaseStore:
         return placed
 
     async def counts(self) -> CaseCounts:
-        """Open cases by (site, stage) and (complaint cases, repeats) by site, in one pass."""
+        """Open cases by (site, stage) and (complaint cases, repeats) by site, in one pass:
+        an aggregation on MongoDB; on FerretDB, where an aggregation reads every case in one
+        command (longer than the socket timeout at 100,000 cases), paced batches counted
+        here (scan.py)."""
+        counts = CaseCounts()
+        if self._id_filters_only:
+            fields = dict.fromkeys(COUNTED, 1)
+            async for documents in batches(self._cases, fields):
+                for d in documents:
+                    _count(counts, {k: d.get(k) for k in COUNTED}, 1)
+            return counts
         pipeline: list[dict[str, Any]] = [
             {
                 "$group": {
@@ -272,14 +283,20 @@ class MongoCaseStore:
                 }
             },
         ]
-        counts = CaseCounts()
         async for d in await self._cases.aggregate(pipeline):
-            group, n = d["_id"], int(d["n"])
-            site = group["site"]
-            if group.get("terminal") is False:
-                key = (site, group["stage"])
-                counts.open_by_stage[key] = counts.open_by_stage.get(key, 0) + n
-            if group.get("origin") == "complaint":
-                total, repeats = counts.repeats.get(site, (0, 0))
-                counts.repeats[site] = (total + n, repeats + (n if group.get("repeat") else 0))
+            _count(counts, d["_id"], int(d["n"]))
         return counts
+
+
+COUNTED = ("site", "stage", "terminal", "origin", "repeat")  # the fields `counts` groups by
+
+
+def _count(counts: CaseCounts, group: dict[str, Any], n: int) -> None:
+    """Add `n` cases of one group (`COUNTED`'s values) to `counts`."""
+    site = group["site"]
+    if group.get("terminal") is False:
+        key = (site, group["stage"])
+        counts.open_by_stage[key] = counts.open_by_stage.get(key, 0) + n
+    if group.get("origin") == "complaint":
+        total, repeats = counts.repeats.get(site, (0, 0))
+        counts.repeats[site] = (total + n, repeats + (n if group.get("repeat") else 0))

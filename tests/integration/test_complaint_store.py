@@ -5,7 +5,7 @@ accepted by the same call. Either way a complaint is registered once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +50,33 @@ async def test_a_complaint_is_registered_once(
     assert stored is not None and stored.number == fact.number
     # The same key claims the same number again (the claims are searched for it).
     assert await store.claim_number(series, accepted.key, now=NOW) == seq
+
+
+@pytest.mark.parametrize("id_filters_only", [False, True])
+async def test_recovery_finds_only_old_unfinished_registrations(
+    mongo: AsyncMongoClient[dict[str, Any]], database_name: str, id_filters_only: bool
+) -> None:
+    # Both forms of the recovery searches: a filtered query (MongoDB), and on FerretDB
+    # paced batches filtered here, in the same way.
+    db = mongo[f"{database_name}_intake"]
+    store = MongoComplaintStore(db, DocumentLocks(), id_filters_only=id_filters_only)
+    old, new = NOW - timedelta(minutes=5), NOW
+    await db.complaints.insert_many(
+        [
+            {"_id": "k-old", "status": "accepted", "accepted_at": old},
+            {"_id": "k-new", "status": "accepted", "accepted_at": new},
+            {"_id": "k-done", "status": "registered", "accepted_at": old},
+        ]
+    )
+    claim = {"series": "sz||", "done": False, "at": old}
+    await db.number_claims.insert_many(
+        [
+            {**claim, "_id": "sz|||000000001", "seq": 1, "key": "k-old"},
+            {**claim, "_id": "sz|||000000002", "seq": 2, "key": "k-x", "at": new},
+            {**claim, "_id": "sz|||000000003", "seq": 3, "key": "k-y", "done": True},
+            {**claim, "_id": "sz|||000000004", "seq": 4, "key": None},  # a handed-back number
+        ]
+    )
+    cut = NOW - timedelta(minutes=1)
+    assert await store.unnumbered(cut) == ["k-old"]
+    assert await store.stale_claims(cut) == [("sz||", 1, "k-old")]

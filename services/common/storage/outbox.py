@@ -28,6 +28,7 @@ from services.common.crashpoints import crashpoint
 from services.common.metrics import KernelMetrics
 from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import Database, is_transient
+from services.common.storage.scan import batches
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +142,13 @@ class OutboxRelay:
     the `small` collections, e.g. requests a command-line tool writes). Kicked documents
     are relayed beside a pass, not after it (`_scan_beside_kicks`).
     On FerretDB (`id_filters_only`) every filter other than exactly `{_id: ...}` scans the
-    whole collection (seconds for 100,000 cases, with writers meanwhile finding the
-    database locked), so there the other collections are passed over only at start and
-    after failures (one instance per service: docs/architecture.md), and removals filter
-    on `_id` alone under the document's lock; on MongoDB they keep an `$exists` guard so
-    two relays never double-count.
+    whole collection in one command (about 110 s for 100,000 cases), so there a pass reads
+    the collection unfiltered, `batch` documents per command with pauses between
+    (scan.py), and the large collections are passed over only at start and after
+    failures (one instance per service: docs/architecture.md); removals filter on `_id`
+    alone under the document's lock. On MongoDB a pass asks for `batch` pending
+    documents at a time, and removals keep an `$exists` guard so two relays never
+    double-count.
     """
 
     def __init__(
@@ -325,6 +328,10 @@ class OutboxRelay:
         published = pending = 0
         more = False
         for name in collections:
+            if self._id_filters_only:
+                count, found = await self._scan_whole(name)
+                published, pending = published + count, pending + found
+                continue
             collection = self._db[name]
             cursor = collection.find({"outbox_n": {"$gt": 0}}, {"outbox": 1}).limit(self._batch)
             documents = await cursor.to_list()
@@ -339,6 +346,18 @@ class OutboxRelay:
         if not more:
             self.full_passes += 1
         return published, not more
+
+    async def _scan_whole(self, name: str) -> tuple[int, int]:
+        """FerretDB: every document of the collection, in short paced batches (scan.py),
+        the pending ones relayed as they are met; (published, entries found)."""
+        published = pending = 0
+        fields = {"outbox": 1, "outbox_n": 1}
+        async for documents in batches(self._db[name], fields, size=self._batch):
+            waiting = [d for d in documents if d.get("outbox_n", 0) > 0]
+            pending += sum(len(d.get("outbox") or {}) for d in waiting)
+            relays = (self._relay_messages(name, d["_id"], _messages(d)) for d in waiting)
+            published += sum(await _all(relays))
+        return published, pending
 
     async def _relay_messages(
         self,
