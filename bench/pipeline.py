@@ -6,10 +6,11 @@
   consume with manual ack: the submission, complaint.registered, case.opened) and the same
   single-document writes per complaint as the pipeline (intake: accept, claim, register
   with outbox, settle claim, relay; workflow: two deadline-hour shards together, open case
-  with outbox, relay), writing the pipeline's own documents and event bodies, taken from
-  its run (Shapes). Reads are not in it (intake 1, workflow 1 per complaint), nor the
-  pipeline's secondary indexes. Measured also with documents of a few bytes, as it was
-  until 2026-11-30.
+  with outbox, relay), writing the pipeline's own documents, event bodies and deadline
+  records, taken from its run (Shapes). Reads are not in it (intake 1, workflow 1 per
+  complaint), nor the pipeline's secondary indexes. Measured also with documents of a few
+  bytes, as it was until 2026-11-30. Its latency is measured too, at each of the
+  pipeline's load rates, timed the same way: the latency the broker and database allow.
 - Pipeline (run first, for its documents): intake and workflow as real processes;
   complaints submitted over HTTP until the workflow's `case.opened` for each is on the
   broker. Throughput, then p50/p95/p99 latency (submission -> case.opened) at
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -68,6 +70,8 @@ class LoadResult:
     p50: float
     p95: float
     p99: float
+    # The ceiling's p50 / p99 ms at the same rate: the raw chain's latency, the limit.
+    raw: tuple[float, float] = (0.0, 0.0)
     # p50 / p99 ms from submission to intake's HTTP answer and to `complaint.registered`
     # on the broker: where the time of the whole (submission -> `case.opened`) goes.
     answered: tuple[float, float] = (0.0, 0.0)
@@ -78,13 +82,15 @@ class LoadResult:
 class Shapes:
     """The pipeline's own documents and event bodies, taken from a run of it, so that the
     ceiling writes the same bytes: the accepted complaint, the fields its registration
-    sets, the case, and the two events' bodies (which also go into the outboxes)."""
+    sets, the case, the two events' bodies (which also go into the outboxes), and the
+    deadline records a case writes into each of its two hours' shard documents."""
 
     accepted: dict[str, Any]
     registered: dict[str, Any]
     case: dict[str, Any]
     registered_body: bytes
     opened_body: bytes
+    records: tuple[str, ...] = ("x",)
 
 
 # The fields intake stores when it accepts a complaint (services/intake/store.py); the
@@ -113,24 +119,53 @@ def _entry(body: bytes) -> dict[str, Any]:
     }
 
 
-async def ceiling(
-    amqp_url: str, mongodb_url: str, n: int, concurrency: int, shapes: Shapes = SMALL
-) -> float:
-    """Complaints per second the raw clients sustain for the same hops and writes."""
-    tag = uuid.uuid4().hex[:8]
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, tz_aware=True)
-    db = client[f"bench_ceiling_{tag}"]
-    connection = await aio_pika.connect(amqp_url)
-    done = asyncio.Event()
-    finished = 0
-    try:
-        publisher = await connection.channel(publisher_confirms=True)
+class Ceiling:
+    """The raw chain: complaints per second it sustains for the same hops and writes, and
+    its latency (submission -> `case.opened` taken off the broker) at a given rate, the
+    way the pipeline's is measured: the physical limit for both figures, in one run."""
+
+    def __init__(self, amqp_url: str, mongodb_url: str, shapes: Shapes = SMALL) -> None:
+        self.tag = uuid.uuid4().hex[:8]
+        self._amqp_url, self._mongodb_url, self._shapes = amqp_url, mongodb_url, shapes
+        self._stack = AsyncExitStack()
+        self._sent: dict[str, float] = {}
+        self._opened: dict[str, float] = {}
+        self._failures: list[BaseException] = []
+        self._progress = asyncio.Event()
+        self._count = 0
+
+    async def __aenter__(self) -> Ceiling:
+        try:
+            await self._open()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+    async def _open(self) -> None:
+        stack, tag, shapes = self._stack, self.tag, self._shapes
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            self._mongodb_url, tz_aware=True
+        )
+        stack.push_async_callback(client.close)
+        stack.push_async_callback(client.drop_database, f"bench_ceiling_{tag}")
+        db = client[f"bench_ceiling_{tag}"]
+        connection = await aio_pika.connect(self._amqp_url)
+        stack.push_async_callback(connection.close)
+        # Leftover queues pile up across runs (thousands once stopped the local broker).
+        stack.push_async_callback(asyncio.to_thread, delete_queues, self._amqp_url, f"bench.{tag}.")
+        self._publisher = publisher = await connection.channel(publisher_confirms=True)
         consumer = await connection.channel()
-        await consumer.set_qos(prefetch_count=concurrency)
+        await consumer.set_qos(prefetch_count=16)
         arguments: dict[str, Any] = {"x-queue-type": "quorum"}
-        first = await consumer.declare_queue(f"bench.{tag}.a", durable=True, arguments=arguments)
-        second = await consumer.declare_queue(f"bench.{tag}.b", durable=True, arguments=arguments)
-        third = await consumer.declare_queue(f"bench.{tag}.c", durable=True, arguments=arguments)
+        queues = [
+            await consumer.declare_queue(f"bench.{tag}.{x}", durable=True, arguments=arguments)
+            for x in "abc"
+        ]
+        self._first, second, third = queues[0], queues[1], queues[2]
         # The hours' shard documents exist already (the pipeline's exist after the first
         # case of the hour; concurrent upserts of a missing one would collide).
         await db.slots.insert_many(
@@ -139,6 +174,7 @@ async def ceiling(
 
         async def intake_like(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             key = message.message_id
+            assert key is not None
             await db.complaints.insert_one({**shapes.accepted, "_id": key, "status": "accepted"})
             await db.claims.insert_one({"_id": f"s|{key}", "key": key, "done": False})
             await db.complaints.update_one(
@@ -153,21 +189,13 @@ async def ceiling(
                 },
             )
             await db.claims.update_one({"_id": f"s|{key}"}, {"$set": {"done": True}})
-            await publisher.default_exchange.publish(
-                aio_pika.Message(
-                    shapes.registered_body,
-                    message_id=key,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=second.name,
-            )
+            await _publish(publisher, shapes.registered_body, key, second.name)
             await db.complaints.update_one(
                 {"_id": key}, {"$unset": {f"outbox.{key}": ""}, "$inc": {"outbox_n": -1}}
             )
             await message.ack()
 
         async def workflow_like(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            nonlocal finished
             key = message.message_id
             assert key is not None
             # The case's deadline records: two hours' shard documents, written together.
@@ -176,7 +204,7 @@ async def ceiling(
                 *(
                     db.slots.update_one(
                         {"_id": f"{hour}/{shard:02d}"},
-                        {"$set": {f"entries.{key}": "x"}},
+                        {"$set": {f"entries.{key}-{i}": r for i, r in enumerate(shapes.records)}},
                     )
                     for hour in ("h24", "h48")
                 )
@@ -190,63 +218,92 @@ async def ceiling(
                     "outbox_n": 1,
                 }
             )
-            await publisher.default_exchange.publish(  # case.opened
-                aio_pika.Message(
-                    shapes.opened_body,
-                    message_id=key,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=third.name,
-            )
+            await _publish(publisher, shapes.opened_body, key, third.name)  # case.opened
             await db.cases.update_one(
                 {"_id": key}, {"$unset": {f"outbox.{key}": ""}, "$inc": {"outbox_n": -1}}
             )
             await message.ack()
-            finished += 1
-            if finished == n:
-                done.set()
 
-        failures: list[BaseException] = []
+        async def observed(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            # The benchmark's own listener, as the pipeline's `case.opened` is observed.
+            if message.message_id is not None:
+                self._opened.setdefault(message.message_id, time.perf_counter())
+            await message.ack()
+            self._progress.set()
 
         def guarded(step: Any) -> Any:
             async def run(message: aio_pika.abc.AbstractIncomingMessage) -> None:
                 try:
                     await step(message)
                 except Exception as exc:  # fail the run instead of waiting forever
-                    failures.append(exc)
-                    done.set()
+                    self._failures.append(exc)
+                    self._progress.set()
 
             return run
 
-        await first.consume(guarded(intake_like))
+        await self._first.consume(guarded(intake_like))
         await second.consume(guarded(workflow_like))
-        gate = asyncio.Semaphore(concurrency)
-        submission = json.dumps(shapes.accepted.get("submission", {"complaint": 1})).encode()
+        await third.consume(observed)
+        self._submission = json.dumps(shapes.accepted.get("submission", {"complaint": 1})).encode()
 
-        async def submit(i: int) -> None:
+    async def _submit(self) -> str:
+        self._count += 1
+        key = f"{self.tag}-{self._count}"
+        self._sent[key] = time.perf_counter()
+        await _publish(self._publisher, self._submission, key, self._first.name)
+        return key
+
+    async def _wait(self, keys: list[str]) -> None:
+        deadline = time.monotonic() + 600
+        while not all(k in self._opened for k in keys):
+            if self._failures:
+                raise RuntimeError(f"ceiling run failed: {self._failures[0]!r}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("ceiling run: case.opened missing after 600 s")
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1):
+                    await self._progress.wait()
+
+    async def throughput(self, n: int, concurrency: int) -> float:
+        """Complaints per second for `n` submitted `concurrency` at a time."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> str:
             async with gate:
-                await publisher.default_exchange.publish(
-                    aio_pika.Message(
-                        submission,
-                        message_id=f"{tag}-{i}",
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    ),
-                    routing_key=first.name,
-                )
+                return await self._submit()
 
         started = time.perf_counter()
-        await asyncio.gather(*(submit(i) for i in range(n)))
-        await asyncio.wait_for(done.wait(), timeout=600)
-        if failures:
-            raise RuntimeError(f"ceiling run failed: {failures[0]!r}") from failures[0]
-        elapsed = time.perf_counter() - started
-    finally:
-        # Leftover queues pile up across runs (thousands once stopped the local broker).
-        await asyncio.to_thread(delete_queues, amqp_url, f"bench.{tag}.")
-        await connection.close()
-        await client.drop_database(f"bench_ceiling_{tag}")
-        await client.close()
-    return n / elapsed
+        keys = await asyncio.gather(*(one() for _ in range(n)))
+        await self._wait(keys)
+        return n / (max(self._opened[k] for k in keys) - started)
+
+    async def latencies(self, rate: float, count: int) -> list[float]:
+        """Open loop, as the pipeline's loads: ms from each submission to its case.opened."""
+        tasks = []
+        start = time.perf_counter()
+        for i in range(count):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(self._submit()))
+        keys = await asyncio.gather(*tasks)
+        await self._wait(keys)
+        return [(self._opened[k] - self._sent[k]) * 1000 for k in keys]
+
+
+async def _publish(channel: Any, body: bytes, key: str, queue: str) -> None:
+    """Publish with confirm, persistent, to one queue (through the default exchange)."""
+    message = aio_pika.Message(body, message_id=key, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+    await channel.default_exchange.publish(message, routing_key=queue)
+
+
+async def ceiling(
+    amqp_url: str, mongodb_url: str, n: int, concurrency: int, shapes: Shapes = SMALL
+) -> float:
+    """Complaints per second the raw clients sustain for the same hops and writes."""
+    async with Ceiling(amqp_url, mongodb_url, shapes) as raw:
+        return await raw.throughput(n, concurrency)
 
 
 class Pipeline:
@@ -337,12 +394,19 @@ class Pipeline:
             raise RuntimeError("no registered complaint or case to take the shapes from")
         accepted = {k: v for k, v in complaint.items() if k in ACCEPT_FIELDS}
         registered = {k: v for k, v in complaint.items() if k not in ACCEPT_FIELDS}
+        # The deadline records of the run's cases (none fires within the run): how many a
+        # case writes per hour document, and one of them as the bytes to write.
+        entries: list[str] = []
+        async for hour in client[f"{self.database}_workflow"].deadline_slots.find({}):
+            entries += list((hour.get("entries") or {}).values())
+        per_hour = max(1, round(len(entries) / max(len(self.opened_at), 1) / 2))
         return Shapes(
             accepted,
             registered,
             case,
             self.bodies["complaint.registered"],
             self.bodies["case.opened"],
+            (entries[0] if entries else "x",) * per_hour,
         )
 
 
@@ -423,9 +487,6 @@ def load_result(pipeline: Pipeline, share: float, rate: float, numbers: list[str
     def since_submitted(at: dict[str, float]) -> list[float]:
         return [(at[k] - pipeline.submitted[k]) * 1000 for k in numbers if k in at]
 
-    def p50_p99(values: list[float]) -> tuple[float, float]:
-        return (statistics.median(values), _percentile(values, 0.99)) if values else (0.0, 0.0)
-
     latencies = since_submitted(pipeline.opened_at)
     return LoadResult(
         share,
@@ -437,6 +498,10 @@ def load_result(pipeline: Pipeline, share: float, rate: float, numbers: list[str
         answered=p50_p99(since_submitted(pipeline.answered)),
         registered=p50_p99(since_submitted(pipeline.registered_at)),
     )
+
+
+def p50_p99(values: list[float]) -> tuple[float, float]:
+    return (statistics.median(values), _percentile(values, 0.99)) if values else (0.0, 0.0)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -488,7 +553,10 @@ async def run(n: int, concurrency: int, seconds: float) -> Results:
                 await asyncio.to_thread(delete_queues, amqp, pipeline.env["QLOOP_QUEUE_PREFIX"])
                 for name in ("intake", "workflow"):
                     await client.drop_database(f"{pipeline.database}_{name}")
-        limit = await ceiling(amqp, mongo, n, concurrency, shapes)
+        async with Ceiling(amqp, mongo, shapes) as raw:
+            limit = await raw.throughput(n, concurrency)
+            for load in loads:
+                load.raw = p50_p99(await raw.latencies(load.rate, load.count))
         small = await ceiling(amqp, mongo, n, concurrency)
     finally:
         await client.close()
@@ -523,7 +591,15 @@ def render(results: Results, n: int, concurrency: int) -> str:
         table(["what", "complaints/s", "ratio to ceiling"], rows),
         "",
         table(
-            ["load", "rate /s", "complaints", "p50 ms", "p95 ms", "p99 ms"],
+            [
+                "load",
+                "rate /s",
+                "complaints",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "ceiling at that rate, p50 / p99 ms",
+            ],
             [
                 [
                     f"{r.share:.0%}",
@@ -532,10 +608,15 @@ def render(results: Results, n: int, concurrency: int) -> str:
                     f"{r.p50:.0f}",
                     f"{r.p95:.0f}",
                     f"{r.p99:.0f}",
+                    f"{r.raw[0]:.0f} / {r.raw[1]:.0f}",
                 ]
                 for r in loads
             ],
         ),
+        "",
+        "The last column: the ceiling's raw chain (same hops, same writes, same documents)",
+        "driven open loop at the pipeline's rate and timed the same way, submission to",
+        "`case.opened` taken off the broker: the latency the broker and database allow.",
         "",
         "Where the time goes: p50 / p99 ms from submission to each stage (intake's HTTP",
         "answer: complaint stored and numbered; `complaint.registered` on the broker: relayed",

@@ -151,6 +151,9 @@ async def main(n: int) -> None:
             while not all(r.full_passes for r in relays):  # the start-up passes
                 await asyncio.sleep(0.5)
             say(f"start-up outbox passes over {time.perf_counter() - t:.1f} s later")
+            while not service.gauges.counted:  # on FerretDB it reads every case after them
+                await asyncio.sleep(0.5)
+            say(f"cases counted for the gauges {time.perf_counter() - t:.1f} s after the start")
             await asyncio.sleep(5)
             second = from_document(cases[1])
             assert second.due is not None
@@ -177,6 +180,24 @@ async def main(n: int) -> None:
             say(
                 f"missed deadline on the broker {delay:.2f} s after the clock passed it, "
                 f"steady state ({n} open cases; {others} other events came first)"
+            )
+        # A restart with the clock just before a case's due time: the hours are read at
+        # start, no jump; the deadline comes due while the start-up passes run.
+        third = from_document(cases[2])
+        assert third.due is not None
+        clock.set(third.due - timedelta(seconds=5))
+        t = time.perf_counter()
+        async with running(create_app(settings, clock=clock)) as (_, ctx):
+            service = ctx.state["cases"]
+            while service.schedule.read_until is None:
+                await asyncio.sleep(0.05)
+            say(f"restart, deadline hours read: {time.perf_counter() - t:.1f} s")
+            delay, others = await _missed_after(clock, tap, third)
+            passes = all(r.full_passes for r in (ctx.relay, ctx.state["fired_relay"]))
+            say(
+                f"missed deadline on the broker {delay:.2f} s after the clock passed it, "
+                f"right after that restart, no clock jump ({n} open cases; {others} other "
+                f"events came first; start-up passes {'over' if passes else 'still running'})"
             )
     finally:
         await connection.close()

@@ -35,4 +35,5 @@ def test_pipeline_bench_smoke(settings: ServiceSettings, tmp_path: Path) -> None
     text = out.read_text(encoding="utf-8")
     assert "## Pipeline" in text and "ratio to ceiling" in text and "p99 ms" in text
     assert "complaint.registered" in text  # where the time goes, stage by stage
+    assert "ceiling at that rate" in text  # the raw chain's latency beside the pipeline's
     assert "the pipeline's documents" in text and "documents of a few bytes" in text
