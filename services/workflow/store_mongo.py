@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -264,10 +265,10 @@ class MongoCaseStore:
         here (scan.py)."""
         counts = CaseCounts()
         if self._id_filters_only:
-            fields = dict.fromkeys(COUNTED, 1)
-            async for documents in batches(self._cases, fields):
-                for d in documents:
-                    _count(counts, {k: d.get(k) for k in COUNTED}, 1)
+            async with contextlib.aclosing(batches(self._cases, dict.fromkeys(COUNTED, 1))) as read:
+                async for documents in read:
+                    for d in documents:
+                        _count(counts, {k: d.get(k) for k in COUNTED}, 1)
             return counts
         pipeline: list[dict[str, Any]] = [
             {

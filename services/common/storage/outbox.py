@@ -11,6 +11,7 @@ deduplicate on the event id, so nothing is lost and nothing has a second effect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
@@ -352,11 +353,12 @@ class OutboxRelay:
         the pending ones relayed as they are met; (published, entries found)."""
         published = pending = 0
         fields = {"outbox": 1, "outbox_n": 1}
-        async for documents in batches(self._db[name], fields, size=self._batch):
-            waiting = [d for d in documents if d.get("outbox_n", 0) > 0]
-            pending += sum(len(d.get("outbox") or {}) for d in waiting)
-            relays = (self._relay_messages(name, d["_id"], _messages(d)) for d in waiting)
-            published += sum(await _all(relays))
+        async with contextlib.aclosing(batches(self._db[name], fields, size=self._batch)) as read:
+            async for documents in read:  # a failed publish closes the cursor at once
+                waiting = [d for d in documents if d.get("outbox_n", 0) > 0]
+                pending += sum(len(d.get("outbox") or {}) for d in waiting)
+                relays = (self._relay_messages(name, d["_id"], _messages(d)) for d in waiting)
+                published += sum(await _all(relays))
         return published, pending
 
     async def _relay_messages(
