@@ -31,11 +31,12 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aio_pika
 import httpx
@@ -60,6 +61,8 @@ from services.common.messaging.topology import EVENTS_EXCHANGE
 from tests.support.complaints import complaint
 from tests.support.keys import write_key_file
 from tests.support.processes import ROOT, service_process
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -280,16 +283,22 @@ class Ceiling:
 
     async def latencies(self, rate: float, count: int) -> list[float]:
         """Open loop, as the pipeline's loads: ms from each submission to its case.opened."""
-        tasks = []
-        start = time.perf_counter()
-        for i in range(count):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(self._submit()))
-        keys = await asyncio.gather(*tasks)
+        keys = await open_loop(rate, count, self._submit)
         await self._wait(keys)
         return [(self._opened[k] - self._sent[k]) * 1000 for k in keys]
+
+
+async def open_loop(rate: float, count: int, send: Callable[[], Coroutine[Any, Any, T]]) -> list[T]:
+    """`count` calls of `send` started at `rate` a second, whether or not the earlier ones
+    have returned; their results."""
+    tasks: list[asyncio.Task[T]] = []
+    start = time.perf_counter()
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send()))
+    return list(await asyncio.gather(*tasks))
 
 
 async def _publish(channel: Any, body: bytes, key: str, queue: str) -> None:
@@ -468,14 +477,7 @@ async def at_rate(pipeline: Pipeline, rate: float, count: int) -> list[str]:
     """Open loop: submissions at `rate`/s regardless of answers; the complaint numbers."""
     before = set(pipeline.submitted)
     async with httpx.AsyncClient(timeout=60) as http:
-        tasks = []
-        start = time.perf_counter()
-        for i in range(count):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(pipeline.submit(http)))
-        await asyncio.gather(*tasks)
+        await open_loop(rate, count, lambda: pipeline.submit(http))
     numbers = set(pipeline.submitted) - before
     await _wait_all(pipeline, numbers)
     return sorted(numbers)

@@ -137,9 +137,7 @@ async def main(n: int) -> None:
             await tap.bind(EVENTS_EXCHANGE, routing_key=f"sz.case.deadline_{kind}")
         t = time.perf_counter()
         async with running(create_app(settings, clock=clock)) as (_, ctx):
-            service = ctx.state["cases"]
-            while service.schedule.read_until is None:
-                await asyncio.sleep(0.05)
+            service = await _hours_read(ctx)
             say(f"service start, deadline hours read: {time.perf_counter() - t:.1f} s")
             delay, _ = await _missed_after(clock, tap, from_document(cases[0]))
             say(
@@ -188,9 +186,7 @@ async def main(n: int) -> None:
         clock.set(third.due - timedelta(seconds=5))
         t = time.perf_counter()
         async with running(create_app(settings, clock=clock)) as (_, ctx):
-            service = ctx.state["cases"]
-            while service.schedule.read_until is None:
-                await asyncio.sleep(0.05)
+            await _hours_read(ctx)
             say(f"restart, deadline hours read: {time.perf_counter() - t:.1f} s")
             delay, others = await _missed_after(clock, tap, third)
             passes = all(r.full_passes for r in (ctx.relay, ctx.state["fired_relay"]))
@@ -216,6 +212,15 @@ async def main(n: int) -> None:
         + "\n\nDatabase commands per deadline event while the backlog fired:\n\n"
         + table(COMMAND_HEADER, commands),
     )
+
+
+async def _hours_read(ctx: Any) -> Any:
+    """Wait until the started service has read the deadline hours up to its horizon; its
+    case service."""
+    service = ctx.state["cases"]
+    while service.schedule.read_until is None:
+        await asyncio.sleep(0.05)
+    return service
 
 
 QUIET = 3.0  # seconds without a deadline event: the scheduler has caught up
