@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from services.common.rules.calendar import published_through
+from services.common.rules.checks_clocks import clock_errors
 from services.common.rules.schema import SiteRules
 from services.common.rules.schema_survey import Survey
 from services.common.rules.schema_workflow import FieldType, GuardTest, Workflow
@@ -19,7 +20,17 @@ WEIGHT_TOLERANCE = 1e-6
 
 
 def semantic_errors(rules: SiteRules) -> list[Problem]:
-    checks = (_unique_ids, _people, _calendar, _complaints, _workflow, _gate, _survey, _languages)
+    checks = (
+        _unique_ids,
+        _people,
+        _calendar,
+        _complaints,
+        _workflow,
+        _gate,
+        _survey,
+        _languages,
+        clock_errors,
+    )
     return [problem for check in checks for problem in check(rules)]
 
 

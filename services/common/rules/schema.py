@@ -17,6 +17,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from services.common.rules.calendar import WorkingCalendar, published_through
 from services.common.rules.matcher import CompiledClassifier
 from services.common.rules.schema_base import Frozen, Id, Names
+from services.common.rules.schema_clocks import Clock
 from services.common.rules.schema_complaints import (
     Classification,
     ClassificationSection,
@@ -109,6 +110,7 @@ class SiteRules(Frozen):
     deadlines: DeadlinesSection = DeadlinesSection()
     escalation: tuple[EscalationRule, ...] = ()
     workflow: Workflow
+    clocks: tuple[Clock, ...] = ()  # case-wide deadlines from an event to another
     survey: Survey | None = None
 
     _content_hash: str = PrivateAttr(default="unhashed")
