@@ -29,7 +29,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 
-from services.common.auth import ApiKey, ensure_site, require
+from services.common.auth import Caller, ensure_site, require
 from services.common.contracts.envelope import SITE_PATTERN, Envelope
 from services.common.contracts.privacy import CustomerErasureCompleted, CustomerErasureRequested
 from services.common.contracts.registry import new_event
@@ -197,7 +197,7 @@ async def run_retention(ctx: ServiceContext) -> None:
 
 # --- HTTP ---------------------------------------------------------------------------------
 router = APIRouter(tags=["privacy"])
-Officer = Annotated[ApiKey, Depends(require("privacy"))]
+Officer = Annotated[Caller, Depends(require("privacy"))]
 Context = Annotated[ServiceContext, Depends(service_context)]
 Site = Annotated[str, Query(pattern=SITE_PATTERN)]
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from services.common.auth import ApiKey, require
+from services.common.auth import Caller, require
 from services.common.rulebook import Rulebook, fingerprint
 from services.common.rules import RuleFileErrors
 from services.common.runtime import ServiceContext, service_context
@@ -92,7 +92,7 @@ async def watch_rules(ctx: ServiceContext) -> None:
 @router.post("/admin/rules/reload", summary="Load the rule files again (last good kept)")
 async def reload_rules(
     ctx: Annotated[ServiceContext, Depends(service_context)],
-    key: Annotated[ApiKey, Depends(require("admin"))],
+    key: Annotated[Caller, Depends(require("admin"))],
 ) -> Any:
     errors = reload(ctx)
     if errors:

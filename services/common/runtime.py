@@ -43,6 +43,7 @@ from services.common.storage.mongo import (
     ping,
 )
 from services.common.storage.outbox import OUTBOX_INDEX, OutboxRelay
+from services.common.tokens import TokenVerifier, http_jwks
 
 log = logging.getLogger(__name__)
 STOP_JOB_SECONDS = 10.0
@@ -66,6 +67,8 @@ class ServiceContext:
     # The database uses no index for filters other than `{_id: ...}` (FerretDB 1.24): every
     # other query scans its collection, so periodic recovery scans are left to start-up.
     id_filters_only: bool = False
+    # Verifies people's access tokens (None: the service accepts API keys only).
+    tokens: TokenVerifier | None = None
 
     @property
     def registry(self) -> CollectorRegistry:
@@ -278,6 +281,7 @@ def create_service_app(
             rulebook,
             id_filters_only=id_filters_only,
         )
+        ctx.tokens = app.state.tokens  # a test may have replaced it after create_app
         app.state.ctx = ctx
         wiring = await definition.wire(ctx) if definition.wire else {}
         consumers: list[EventConsumer] = []
@@ -323,6 +327,7 @@ def create_service_app(
     app = FastAPI(title=f"qloop {definition.name}", lifespan=lifespan)
     app.state.registry = registry
     app.state.keyring = KeyRing.from_file(settings.api_keys_file)
+    app.state.tokens = token_verifier(settings)
     for exception, handler in definition.exception_handlers.items():
         app.add_exception_handler(exception, handler)
     _add_operational_routes(app)
@@ -330,6 +335,17 @@ def create_service_app(
     for router in definition.routers:
         app.include_router(router)
     return app
+
+
+def token_verifier(settings: ServiceSettings) -> TokenVerifier | None:
+    """The verifier of the desk's tokens, or None when no JWKS URL is configured."""
+    if settings.token_jwks_url is None:
+        return None
+    return TokenVerifier(
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        fetch_jwks=http_jwks(settings.token_jwks_url),
+    )
 
 
 def _add_operational_routes(app: FastAPI) -> None:

@@ -29,6 +29,13 @@ class ServiceSettings(BaseSettings):
     api_keys_file: Path | None = Field(
         default=None, description="YAML list of hashed API keys (see services/common/auth.py)"
     )
+    # People's access tokens, signed by the desk: without a JWKS URL a service accepts API
+    # keys only. The desk signs with this issuer and audience; the others check both.
+    token_jwks_url: str | None = Field(
+        default=None, description="The desk's JWKS, e.g. http://desk:8085/.well-known/jwks.json"
+    )
+    token_issuer: str = Field(default="qloop-desk", min_length=1)
+    token_audience: str = Field(default="qloop", min_length=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     prefetch: int = Field(default=32, ge=1, le=10_000)
     delivery_limit: int = Field(default=5, ge=1, le=1000)

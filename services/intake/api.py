@@ -9,7 +9,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from services.common.auth import ApiKey, ensure_site, require
+from services.common.auth import Caller, ensure_site, require
 from services.common.contracts.complaint import ComplaintSubmission
 from services.common.contracts.complaints import FieldError
 from services.common.http import guarded_router
@@ -27,8 +27,8 @@ async def intake_of(request: Request) -> Intake:
 
 
 IntakeDep = Annotated[Intake, Depends(intake_of)]
-Submitter = Annotated[ApiKey, Depends(require("submit"))]
-Reader = Annotated[ApiKey, Depends(require("read"))]
+Submitter = Annotated[Caller, Depends(require("submit"))]
+Reader = Annotated[Caller, Depends(require("read"))]
 
 
 def _errors_of(exc: RequestValidationError) -> list[FieldError]:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common.auth import ApiKey, ensure_site, require
+from services.common.auth import Caller, ensure_site, require
 from services.common.contracts.envelope import SITE_PATTERN, Envelope
 from services.common.contracts.privacy import (
     PERSONAL_DATA_HOLDERS,
@@ -186,7 +186,7 @@ def confirmation_handler(ctx: ServiceContext) -> Handler:
 
 
 router = APIRouter(tags=["privacy"])
-Officer = Annotated[ApiKey, Depends(require("privacy"))]
+Officer = Annotated[Caller, Depends(require("privacy"))]
 Context = Annotated[ServiceContext, Depends(service_context)]
 
 

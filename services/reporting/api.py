@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.common.auth import ALL_SITES, ApiKey, ensure_site, require
+from services.common.auth import ALL_SITES, Caller, ensure_site, require
 from services.common.http import guarded_router
 from services.common.runtime import context_of
 from services.reporting import render
@@ -20,7 +20,7 @@ from services.reporting.domain.periods import MONTH
 from services.reporting.reports import HQ, Reports, Scope
 
 router = guarded_router(tags=["reports"])
-Reader = Annotated[ApiKey, Depends(require("read"))]
+Reader = Annotated[Caller, Depends(require("read"))]
 Format = Literal["json", "html", "csv", "xlsx"]
 MonthPath = Annotated[str, Path(pattern=MONTH.pattern, examples=["2026-03"])]
 YearPath = Annotated[int, Path(ge=2000, le=2200)]
@@ -35,9 +35,9 @@ async def reports_of(request: Request) -> Reports:
 ReportsDep = Annotated[Reports, Depends(reports_of)]
 
 
-def scope_of(key: ApiKey, site: str) -> Scope:
+def scope_of(key: Caller, site: str) -> Scope:
     if site == HQ:
-        if ALL_SITES not in key.sites:
+        if ALL_SITES not in key.grants:
             raise HTTPException(403, "the HQ roll-up (*) needs a key scoped to every site")
         return Scope(HQ, None)
     ensure_site(key, site)

@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common.auth import ApiKey, ensure_site, require
+from services.common.auth import Caller, ensure_site, require
 from services.common.contracts.deliveries import DeliveryRecorded
 from services.common.http import guarded_router
 from services.common.runtime import context_of
@@ -32,8 +32,8 @@ async def service_of(request: Request) -> SurveyService:
 
 
 Svc = Annotated[SurveyService, Depends(service_of)]
-Reader = Annotated[ApiKey, Depends(require("read"))]
-Operator = Annotated[ApiKey, Depends(require("survey"))]
+Reader = Annotated[Caller, Depends(require("read"))]
+Operator = Annotated[Caller, Depends(require("survey"))]
 
 
 class Strict(BaseModel):
@@ -96,7 +96,7 @@ async def list_campaigns(
     return {"items": [results.campaign_view(c) for c in found], "count": len(found)}
 
 
-async def _campaign(svc: SurveyService, key: ApiKey, campaign_id: str) -> dict[str, Any]:
+async def _campaign(svc: SurveyService, key: Caller, campaign_id: str) -> dict[str, Any]:
     campaign = await svc.store.campaign(campaign_id)
     if campaign is None or not key.may_access(campaign["site"]):
         raise HTTPException(404, f"no campaign {campaign_id!r} at a site this key may read")

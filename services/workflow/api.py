@@ -1,8 +1,9 @@
 """The workflow's HTTP API: thin translations to the use cases in handlers.py.
 
-Keys need `read` to read and `act` to send commands; the workflow roles a caller holds
-(quality, complaint_owner, ...) are the other roles of its key. Refusals answer 403 (role),
-409 (wrong stage, guard, conflict, closed) or 422 (fields, consent), with the reason.
+Callers need `read` to read and `act` to send commands; the workflow roles a caller holds
+(quality, complaint_owner, ...) are the other roles of its key, or a person's roles at the
+case's site. Refusals answer 403 (role), 409 (wrong stage, guard, conflict, closed) or
+422 (fields, consent), with the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.common.auth import ApiKey, ensure_site, require
+from services.common.auth import Caller, ensure_site, require
 from services.common.contracts.complaint import MAX_QUANTITY, Quantity
 from services.common.http import guarded_router
 from services.common.runtime import context_of
@@ -49,8 +50,8 @@ async def service_of(request: Request) -> CaseService:
 
 
 Service = Annotated[CaseService, Depends(service_of)]
-Reader = Annotated[ApiKey, Depends(require("read"))]
-Actor = Annotated[ApiKey, Depends(require("act"))]
+Reader = Annotated[Caller, Depends(require("read"))]
+Actor = Annotated[Caller, Depends(require("act"))]
 
 
 class _Body(BaseModel):
@@ -87,7 +88,7 @@ class DispositionBody(_Body):
     note: str | None = None
 
 
-async def _case(service: CaseService, key: ApiKey, case_id: str) -> Case:
+async def _case(service: CaseService, key: Caller, case_id: str) -> Case:
     case = await service.store.get(case_id)
     if case is None or not key.may_access(case.site):
         raise HTTPException(404, f"no case {case_id!r} at a site this key may read")
@@ -96,7 +97,7 @@ async def _case(service: CaseService, key: ApiKey, case_id: str) -> Case:
 
 async def _run(
     service: CaseService,
-    key: ApiKey,
+    key: Caller,
     case_id: str,
     decide: Decide,
     expected_version: int | None = None,
@@ -113,8 +114,10 @@ async def _run(
     return view(saved, service.clock.now())
 
 
-def _roles(key: ApiKey) -> tuple[str, ...]:
-    return tuple(r for r in key.roles if r not in ("read", "act"))
+def _roles(key: Caller, case_id: str) -> tuple[str, ...]:
+    """The caller's workflow roles at the case's site (ids are `<site>:<number>`)."""
+    site = case_id.partition(":")[0]
+    return tuple(r for r in key.roles_at(site) if r not in ("read", "act"))
 
 
 @router.get("/cases/{case_id}", summary="One case")
@@ -144,7 +147,7 @@ async def list_cases(
 
 @router.post("/cases/{case_id}/commands", summary="Run a transition, or record fields")
 async def command(case_id: str, body: CommandBody, service: Service, key: Actor) -> dict[str, Any]:
-    roles = _roles(key)
+    roles = _roles(key, case_id)
     if body.action is None:
         decide = commands.fields(RecordFields(case_id, body.fields, key.name, roles, body.reason))
     else:
@@ -157,7 +160,8 @@ async def command(case_id: str, body: CommandBody, service: Service, key: Actor)
 @router.post("/cases/{case_id}/extensions", summary="Extend the current stage's deadline")
 async def extend(case_id: str, body: ExtensionBody, service: Service, key: Actor) -> dict[str, Any]:
     consent = CustomerConsent(**body.consent.model_dump()) if body.consent else None
-    command = ExtendDeadline(case_id, body.new_due, consent, key.name, _roles(key), body.reason)
+    roles = _roles(key, case_id)
+    command = ExtendDeadline(case_id, body.new_due, consent, key.name, roles, body.reason)
     return await _run(service, key, case_id, commands.extension(command))
 
 
@@ -171,7 +175,7 @@ async def dispose(
         values.pop("disposition"),
         values.pop("quantity"),
         key.name,
-        _roles(key),
+        _roles(key, case_id),
         **values,
     )
     return await _run(service, key, case_id, commands.disposition(command))
