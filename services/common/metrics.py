@@ -63,7 +63,8 @@ def kernel_metrics(registry: CollectorRegistry | None = None) -> KernelMetrics:
         ),
         outbox_pending=Gauge(
             "qloop_outbox_pending",
-            "Outbox entries found waiting at the last relay pass.",
+            "Outbox entries found waiting at the last relay pass, plus on FerretDB those "
+            "of kicked or marked documents not relayed yet.",
             registry=registry,
         ),
         outbox_lag_seconds=Histogram(

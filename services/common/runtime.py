@@ -86,6 +86,9 @@ class ServiceDefinition:
     # Outbox collections that stay small (requests, confirmations): the relay's periodic
     # pass covers them even where a pass over the large ones is left to start-up (FerretDB).
     small_outbox_collections: Sequence[str] = ()
+    # Other processes (a command-line import) write into the outbox collections and leave
+    # marks (storage/outbox.py `leave_mark`): the relay reads them every poll.
+    marked_outbox: bool = False
     indexes: Mapping[str, Sequence[IndexModel]] = field(default_factory=dict)
     routers: Sequence[APIRouter] = ()
     wire: Callable[[ServiceContext], Awaitable[Wiring]] | None = None
@@ -267,6 +270,7 @@ def create_service_app(
             scan_seconds=settings.recovery_scan_seconds,
             id_filters_only=id_filters_only,
             small=definition.small_outbox_collections,
+            marked=definition.marked_outbox,
         )
         ctx = ServiceContext(
             definition.name,

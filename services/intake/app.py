@@ -94,6 +94,7 @@ DEFINITION = ServiceDefinition(
         privacy.REQUESTS,
     ),
     small_outbox_collections=(diagnostics.SENT, personal_data.ERASURES, privacy.REQUESTS),
+    marked_outbox=True,  # `qloop intake import` marks the complaints it registered
     indexes=store.INDEXES,
     routers=(diagnostics.router, api.router, personal_data.router, privacy.router),
     wire=wire,

@@ -17,7 +17,7 @@ from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import pushes_down_only_id, tool_database
 from services.intake import store
 from services.intake.handlers import Intake
-from services.intake.importer import import_file
+from services.intake.importer import ImportReport, RelayMarks, import_file
 from services.intake.metrics import intake_metrics
 
 
@@ -40,26 +40,42 @@ def _import(args: argparse.Namespace) -> int:
 
 
 async def _run_import(args: argparse.Namespace) -> int:
-    settings = ServiceSettings()
+    report = await run_import(
+        ServiceSettings(), args.file, site=args.site, source=args.source, progress=True
+    )
+    for error in report.errors:
+        print(error, file=sys.stderr)
+    print(
+        f"registered {report.registered}, already registered {report.already_registered}, "
+        f"refused {report.refused}"
+    )
+    return 1 if report.errors else 0
+
+
+async def run_import(
+    settings: ServiceSettings, file: Path, *, site: str, source: str, progress: bool = False
+) -> ImportReport:
+    """Register `file` into intake's database beside the running service."""
     async with tool_database(
         settings.mongodb_url,
         f"{settings.database}_intake",
         store.INDEXES,
         app_name="qloop-intake-import",
     ) as db:
-        intake = Intake(
-            store=store.MongoComplaintStore(
-                db, DocumentLocks(), id_filters_only=await pushes_down_only_id(db)
-            ),
-            rulebook=Rulebook.load(settings.rules_dir),
-            clock=SystemClock(),
-            metrics=intake_metrics(CollectorRegistry()),
+        complaints = store.MongoComplaintStore(
+            db, DocumentLocks(), id_filters_only=await pushes_down_only_id(db)
         )
-        report = await import_file(intake, args.file, site=args.site, source=args.source)
-    for error in report.errors:
-        print(error, file=sys.stderr)
-    print(
-        f"registered {report.registered}, already registered {report.already_registered}, "
-        f"refused {len(report.errors)}"
-    )
-    return 1 if report.errors else 0
+        clock = SystemClock()
+        # The intake service publishes what this process registers: it reads the marks the
+        # import leaves (importer.py).
+        marks = RelayMarks(complaints, clock)
+        intake = Intake(
+            store=complaints,
+            rulebook=Rulebook.load(settings.rules_dir),
+            clock=clock,
+            metrics=intake_metrics(CollectorRegistry()),
+            kick=marks.kick,
+        )
+        return await import_file(
+            intake, file, site=site, source=source, progress=progress, marks=marks
+        )

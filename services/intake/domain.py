@@ -66,14 +66,20 @@ def registration(
     seq: int,
     source: str,
     registered_at: datetime,
+    imported: bool = False,
 ) -> ComplaintRegistered:
-    """The registration fact: number, classification, routing, deadlines, timeliness."""
+    """The registration fact: number, classification, routing, deadlines, timeliness.
+
+    `imported`: a row of a history import. It was registered back then, in the system it
+    comes from, not at `registered_at` (the import): its deadlines count from the receipt
+    and its registration is judged on time against the receipt."""
     decided = classify(rules, submission)
+    registered = submission.received_at if imported else registered_at
     problems: list[str] = []  # never refuse a complaint over a deadline it cannot compute
     deadlines = stage_deadlines(
         rules,
         decided,
-        {"received": submission.received_at, "registered": registered_at},
+        {"received": submission.received_at, "registered": registered},
         customer_deadline=submission.customer_deadline,
         uncovered=problems,
     )
@@ -98,7 +104,8 @@ def registration(
         external_ref=submission.external_ref,
         registered_at=registered_at,
         registration_due=due,
-        registration_on_time=None if due is None else registered_at <= due,
+        registration_on_time=None if due is None else registered <= due,
         deadlines=deadlines,
         deadline_problems=tuple(problems),
+        imported=imported,
     )

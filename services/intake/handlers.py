@@ -61,14 +61,17 @@ class Intake:
         source: str,
         reference: str | None = None,
         correlation_id: str | None = None,
+        imported: bool = False,
     ) -> Outcome:
         """Register `submission` once. `reference` (external ref or Idempotency-Key) with
-        `source` identifies resubmissions. Raises UnknownSite for a site without rules."""
+        `source` identifies resubmissions. `imported`: a row of a history import, whose
+        times are history (domain.registration). Raises UnknownSite for a site without
+        rules."""
         self.metrics.received.labels(submission.site, submission.channel.value).inc()
         self.rulebook.for_site(submission.site)
         key = domain.complaint_key(submission.site, source, reference or submission.external_ref)
         accepted, created = await self.store.accept(
-            key, submission, source=source, now=self.clock.now()
+            key, submission, source=source, now=self.clock.now(), imported=imported
         )
         if not created and accepted.number is not None:
             self.metrics.duplicates.labels(submission.site).inc()
@@ -136,6 +139,7 @@ class Intake:
             seq=seq,
             source=accepted.source,
             registered_at=registered_at,
+            imported=accepted.document.get("imported", False),
         )
         event = new_event(
             fact,
@@ -174,8 +178,9 @@ class Intake:
         self.metrics.registered.labels(
             site, fact.complaint.channel.value, c.nature, c.category or "none"
         ).inc()
-        latency = (fact.registered_at - fact.complaint.received_at).total_seconds()
-        self.metrics.registration_seconds.labels(site).observe(max(latency, 0.0))
+        if not fact.imported:  # an import's registration time is not a latency
+            latency = (fact.registered_at - fact.complaint.received_at).total_seconds()
+            self.metrics.registration_seconds.labels(site).observe(max(latency, 0.0))
         if fact.registration_on_time is False:
             self.metrics.registered_late.labels(site).inc()
 

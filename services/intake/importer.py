@@ -5,14 +5,20 @@ CSV (one complaint per row, dotted column names such as `customer.name`,
 line). Rows are registered in file order through the same use case as the API, so
 numbering, classification and idempotency are identical; a row without `external_ref`
 gets `<file name>:<line>` as its reference, so re-running an import registers nothing
-twice. Bad rows are reported as `FILE:LINE: field: message` and skipped.
+twice. Bad rows are reported as `FILE:LINE: field: message` (one line per bad field)
+and skipped; the summary counts rows, not field errors.
+
+The import runs beside the intake service, not inside it: it publishes nothing itself.
+After every `MARK_EVERY` rows it leaves a mark naming the complaints whose outbox entries
+it wrote (`RelayMarks`), and the service's relay, which reads marks every poll, publishes
+them within seconds (on FerretDB its pass over the complaints runs only at start).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,18 +26,47 @@ from typing import Any
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from services.common.clock import Clock
 from services.common.contracts.complaint import ComplaintSubmission
+from services.common.contracts.envelope import Envelope
 from services.common.rulebook import UnknownSite
 from services.intake.handlers import Intake
+from services.intake.store import ComplaintStore
 
 LIST_COLUMNS = {"serial_numbers", "lot_numbers"}
+MARK_EVERY = 200  # rows registered between two marks for the service's relay
+
+
+@dataclass
+class RelayMarks:
+    """The import's `kick`: it collects the documents whose outbox entries were written
+    (or found written by an earlier run) and `leave` marks them for the service's relay."""
+
+    store: ComplaintStore
+    clock: Clock
+    _waiting: dict[str, dict[str, None]] = field(default_factory=dict, init=False)
+
+    def kick(
+        self, collection: str, document_id: Any, events: Sequence[Envelope[Any]] | None
+    ) -> None:
+        self._waiting.setdefault(collection, {})[document_id] = None
+
+    async def leave(self) -> None:
+        waiting, self._waiting = self._waiting, {}
+        for collection, keys in waiting.items():
+            await self.store.mark_for_relay(collection, list(keys), now=self.clock.now())
 
 
 @dataclass
 class ImportReport:
     registered: int = 0
     already_registered: int = 0
-    errors: list[str] = field(default_factory=list)
+    refused: int = 0  # rows, however many of their fields were wrong
+    errors: list[str] = field(default_factory=list)  # `FILE:LINE: field: message`
+
+    def refuse(self, where: str, problems: list[str]) -> None:
+        self.refused += 1
+        self.errors += [f"{where}: {problem}" for problem in problems]
 
 
 def _nest(row: dict[str, str]) -> dict[str, Any]:
@@ -78,37 +113,73 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | No
 
 
 async def import_file(
-    intake: Intake, path: Path, *, site: str, source: str, progress: bool = True
+    intake: Intake,
+    path: Path,
+    *,
+    site: str,
+    source: str,
+    progress: bool = True,
+    marks: RelayMarks | None = None,
+) -> ImportReport:
+    """Register the file's rows; `marks`: the `kick` of `intake`, left every MARK_EVERY
+    rows and at the end (also when the import stops on an error)."""
+    try:
+        return await _import_rows(
+            intake, path, site=site, source=source, progress=progress, marks=marks
+        )
+    finally:
+        if marks is not None:
+            await marks.leave()
+
+
+async def _import_rows(
+    intake: Intake,
+    path: Path,
+    *,
+    site: str,
+    source: str,
+    progress: bool,
+    marks: RelayMarks | None,
 ) -> ImportReport:
     report = ImportReport()
     rows = list(read_rows(path))
-    for line, row, error in tqdm(
-        rows, desc=f"import {path.name}", unit="complaint", disable=not progress or len(rows) < 50
+    for index, (line, row, error) in enumerate(
+        tqdm(
+            rows,
+            desc=f"import {path.name}",
+            unit="complaint",
+            disable=not progress or len(rows) < 50,
+        )
     ):
+        if marks is not None and index and index % MARK_EVERY == 0:
+            await marks.leave()
         where = f"{path}:{line}"
         if row is None:
-            report.errors.append(f"{where}: {error}")
+            report.refuse(where, [str(error)])
             continue
         row["site"] = site
         row.setdefault("channel", "other_system")
         try:
             submission = ComplaintSubmission.model_validate(row)
         except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                loc = ".".join(str(p) for p in err["loc"])
-                report.errors.append(f"{where}: {loc}: {err['msg']}")
+            report.refuse(where, [_field_error(err) for err in exc.errors(include_url=False)])
             continue
         try:
             outcome = await intake.submit(
                 submission,
                 source=source,
                 reference=submission.external_ref or f"{path.name}:{line}",
+                imported=True,
             )
         except UnknownSite as exc:
-            report.errors.append(f"{where}: site: {exc}")
+            report.refuse(where, [f"site: {exc}"])
             break
         if outcome.created:
             report.registered += 1
         else:
             report.already_registered += 1
     return report
+
+
+def _field_error(error: Any) -> str:
+    return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"

@@ -31,7 +31,7 @@ from services.common.contracts.envelope import Envelope
 from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import Database
 from services.common.storage.once import insert_once
-from services.common.storage.outbox import outbox_update
+from services.common.storage.outbox import leave_mark, outbox_update
 from services.common.storage.scan import batches
 from services.common.storage.updates import merge
 from services.intake.domain import NumberSeries
@@ -83,7 +83,13 @@ class ComplaintFilter:
 
 class ComplaintStore(Protocol):
     async def accept(
-        self, key: str, submission: ComplaintSubmission, *, source: str, now: datetime
+        self,
+        key: str,
+        submission: ComplaintSubmission,
+        *,
+        source: str,
+        now: datetime,
+        imported: bool = False,
     ) -> tuple[Accepted, bool]: ...
     async def get(self, key: str) -> Accepted | None: ...
     async def claim_number(
@@ -105,6 +111,9 @@ class ComplaintStore(Protocol):
     async def search(self, query: ComplaintFilter) -> list[dict[str, Any]]: ...
     async def record_rejection(
         self, document: dict[str, Any], events: Sequence[Envelope[BaseModel]]
+    ) -> None: ...
+    async def mark_for_relay(
+        self, collection: str, keys: Sequence[str], *, now: datetime
     ) -> None: ...
 
 
@@ -132,6 +141,7 @@ class MongoComplaintStore:
     def __init__(
         self, db: Database, locks: DocumentLocks, *, id_filters_only: bool = False
     ) -> None:
+        self._db = db
         self._complaints = db[COMPLAINTS]
         self._claims = db[CLAIMS]
         self._voids = db[VOIDS]
@@ -143,9 +153,15 @@ class MongoComplaintStore:
         self._voids_checked: dict[str, float] = {}  # series -> when none was last seen
 
     async def accept(
-        self, key: str, submission: ComplaintSubmission, *, source: str, now: datetime
+        self,
+        key: str,
+        submission: ComplaintSubmission,
+        *,
+        source: str,
+        now: datetime,
+        imported: bool = False,
     ) -> tuple[Accepted, bool]:
-        document = {
+        document: dict[str, Any] = {
             "_id": key,
             "site": submission.site,
             "source": source,
@@ -156,6 +172,8 @@ class MongoComplaintStore:
             "customer_id": submission.customer.id,
             "submission": submission.model_dump(mode="json"),
         }
+        if imported:  # kept for a registration recovery finishes
+            document["imported"] = True
         try:
             await self._complaints.insert_one(document)
         except DuplicateKeyError:
@@ -375,6 +393,13 @@ class MongoComplaintStore:
             {"$set": {k: v for k, v in document.items() if k != "_id"}}, outbox_update(events)
         )
         await self._rejections.update_one({"_id": document["_id"]}, update, upsert=True)
+
+    async def mark_for_relay(
+        self, collection: str, keys: Sequence[str], *, now: datetime
+    ) -> None:
+        """Another process than the service wrote these documents' outbox entries (an
+        import): the service's relay reads the mark and relays them by `_id`."""
+        await leave_mark(self._db, collection, keys, at=now)
 
 
 RECOVERED_AT_ONCE = 1000  # interrupted registrations found by one recovery search

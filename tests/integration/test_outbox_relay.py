@@ -16,9 +16,11 @@ from services.common.metrics import kernel_metrics
 from services.common.settings import ServiceSettings
 from services.common.storage.locks import DocumentLocks
 from services.common.storage.outbox import (
+    MARKS,
     OutboxRelay,
     OutgoingMessage,
     PublishFailed,
+    leave_mark,
     outbox_update,
 )
 from tests.support.waiting import eventually
@@ -26,7 +28,7 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 
-def _relay(db: Any, publish: Any, batch: int = 200) -> OutboxRelay:
+def _relay(db: Any, publish: Any, batch: int = 200, *, marked: bool = False) -> OutboxRelay:
     """A relay over `left` as on FerretDB: no periodic pass over it within the test."""
     return OutboxRelay(
         db,
@@ -39,6 +41,7 @@ def _relay(db: Any, publish: Any, batch: int = 200) -> OutboxRelay:
         scan_seconds=3600,
         batch=batch,
         id_filters_only=True,
+        marked=marked,
     )
 
 
@@ -303,3 +306,81 @@ async def test_a_kicked_document_is_relayed_while_a_pass_is_still_running(
     assert published.count(str(fresh.id)) == 1
     counters = {d["_id"]: d["outbox_n"] for d in await db.left.find({}).to_list()}
     assert counters == {"old": 0, "a": 0, "b": 0}  # never -1: each entry removed once
+
+
+async def test_documents_another_process_marked_are_relayed_without_a_pass(
+    settings: ServiceSettings, mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    # An import (another process) writes outbox entries into a large collection, which on
+    # FerretDB the relay passes over only at start: its marks bring them out by `_id`.
+    db = mongo[f"{settings.database}_intake"]
+    published: list[OutgoingMessage] = []
+
+    async def publish(message: OutgoingMessage) -> None:
+        published.append(message)
+
+    relay = _relay(db, publish, marked=True)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _true(relay.full_passes >= 1))
+        events = [_ping(f"imported {i}") for i in range(3)]
+        for i, event in enumerate(events):
+            await db.left.update_one({"_id": f"m{i}"}, outbox_update([event]), upsert=True)
+        await leave_mark(db, "left", ["m0", "m1", "m2", "never-written"], at=datetime.now(UTC))
+
+        async def relayed() -> bool:
+            return len(published) >= 3 and await db[MARKS].count_documents({}) == 0
+
+        await eventually(relayed)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert sorted(m.event_id for m in published) == sorted(str(e.id) for e in events)
+    assert relay.full_passes == 1  # no pass over the collection was needed
+    assert await db.left.count_documents({"outbox_n": {"$gt": 0}}) == 0
+
+
+async def test_pending_gauge_counts_marked_entries_the_broker_does_not_take(
+    settings: ServiceSettings, mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    # FerretDB's periodic pass leaves the large collections out: the gauge must still
+    # show what waits there, or the stuck-outbox alert never fires.
+    db = mongo[f"{settings.database}_intake"]
+    broker_up = False
+
+    async def publish(message: OutgoingMessage) -> None:
+        if not broker_up:
+            raise PublishFailed("connection refused")
+
+    relay = _relay(db, publish, marked=True)
+    await relay.relay_once()  # the start-up pass, over an empty collection
+    for i in range(4):
+        await db.left.update_one({"_id": f"p{i}"}, outbox_update([_ping(str(i))]), upsert=True)
+    await leave_mark(db, "left", [f"p{i}" for i in range(4)], at=datetime.now(UTC))
+
+    async def refused() -> bool:  # marks are read once per poll
+        try:
+            await relay.relay_once()
+        except PublishFailed:
+            return True
+        return False
+
+    await eventually(refused)
+    assert _gauge(relay) == 4
+    broker_up = True
+
+    async def drained() -> bool:  # the marks go once their documents were relayed
+        await relay.relay_once()
+        return await db[MARKS].count_documents({}) == 0
+
+    await eventually(drained)
+    assert _gauge(relay) == 0
+    assert await db.left.count_documents({"outbox_n": {"$gt": 0}}) == 0
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+def _gauge(relay: OutboxRelay) -> float:
+    return relay._metrics.outbox_pending._value.get()  # type: ignore[attr-defined]

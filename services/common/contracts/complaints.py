@@ -59,6 +59,13 @@ class ComplaintRegistered(Contract):
         description="Deadlines that could not be computed (e.g. a year the site's calendar "
         "does not cover yet), each as 'stage: reason'. The complaint is registered anyway.",
     )
+    imported: bool = Field(
+        default=False,
+        description="Registered from a history import (`qloop intake import`): its times "
+        "are history. Deadlines count from the receipt (`registered` as `received`), "
+        "registration is on time against the receipt, and the workflow records in the case "
+        "history, rather than announces, what was over before the import.",
+    )
 
 
 class FieldError(Contract):

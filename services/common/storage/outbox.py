@@ -6,6 +6,12 @@ single-document update: `outbox.<event id>` holds each event's wire form and
 each entry with a publisher confirm, then removes exactly that entry. A crash
 between publishing and removing republishes the event after restart: consumers
 deduplicate on the event id, so nothing is lost and nothing has a second effect.
+
+A writer in another process (a command-line import) cannot kick the service's relay, and
+on FerretDB the relay passes over its large collections only at start: after writing a
+batch it leaves a *mark* (`leave_mark`) in the small `outbox_marks` collection, naming the
+documents. The relay reads the marks every poll, relays those documents by `_id` and then
+deletes the mark.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +42,8 @@ log = logging.getLogger(__name__)
 
 REMEMBER_REMOVED = 10_000
 OUTBOX_INDEX = IndexModel([("outbox_n", ASCENDING)], name="outbox_pending")
+MARKS = "outbox_marks"
+MARKS_AT_ONCE = 5  # marks relayed per poll (an import's mark names one batch of rows)
 
 
 class PublishFailed(Exception):
@@ -89,6 +98,19 @@ def with_outbox(
         return document
     entries = {key.split(".", 1)[1]: value for key, value in update["$set"].items()}
     return {**document, "outbox": entries, "outbox_n": update["$inc"]["outbox_n"]}
+
+
+async def leave_mark(
+    db: Database, collection: str, document_ids: Sequence[Any], *, at: datetime
+) -> None:
+    """Tell the service's relay that `document_ids` of `collection` hold outbox entries this
+    process wrote (and will not relay itself). Left after the writes, so the relay never
+    reads a listed document before its entries are stored and drops the mark too early; a
+    writer that dies between its writes and its mark leaves those entries to the relay's
+    start-up pass, as a service's own writes are when it dies before its kick."""
+    if document_ids:
+        mark = {"_id": uuid.uuid4().hex, "collection": collection, "ids": list(document_ids)}
+        await db[MARKS].insert_one({**mark, "at": at})
 
 
 def outgoing(envelopes: Sequence[Envelope[BaseModel]]) -> list[OutgoingMessage]:
@@ -166,6 +188,7 @@ class OutboxRelay:
         batch: int = 200,
         id_filters_only: bool = False,
         small: Collection[str] = (),
+        marked: bool = False,
     ) -> None:
         self._db = db
         self._collections = list(collections)
@@ -189,11 +212,16 @@ class OutboxRelay:
         self._scan_due = True
         self._last_scan = 0.0
         self.full_passes = 0  # completed passes over every collection
+        # Marks left by other processes' writers (`leave_mark`) are read every poll.
+        self._marked = marked
+        self._marks_read = 0.0
+        self._marks_waiting = 0  # documents named by marks taken and not relayed yet
+        self._scanned_pending = 0  # entries the last pass found
 
     @property
     def idle(self) -> bool:
         """Nothing kicked is waiting and no pass over every collection is due."""
-        return not self._hot and not self._scan_due
+        return not self._hot and not self._scan_due and not self._marks_waiting
 
     def kick(
         self,
@@ -282,7 +310,7 @@ class OutboxRelay:
         failure: Exception | None = None
         try:
             while not scan.done():
-                if self._hot and failure is None:
+                if (self._hot or self._marks_due()) and failure is None:
                     try:
                         published += await self._relay_hot()
                     except Exception as exc:  # the documents were put back
@@ -291,7 +319,11 @@ class OutboxRelay:
                 self._wake.clear()
                 woken = asyncio.ensure_future(self._wake.wait())
                 try:
-                    await asyncio.wait({scan, woken}, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(
+                        {scan, woken},
+                        timeout=self._poll if self._marked else None,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
                 finally:
                     woken.cancel()
         except BaseException:  # cancelled: the service stops
@@ -304,62 +336,100 @@ class OutboxRelay:
         return published + count, complete
 
     async def _relay_hot(self) -> int:
+        marks = await self._take_marks() if self._marks_due() else None
         hot, self._hot = self._hot, {}
         try:
-            documents: list[tuple[str, Any, list[OutgoingMessage]]] = []
-            for (collection, document_id), handed in hot.items():
-                messages = handed
-                if messages is None:
-                    document = await self._db[collection].find_one(
-                        {"_id": document_id}, {"outbox": 1}
-                    )
-                    messages = _messages(document) if document else []
-                if messages:
-                    documents.append((collection, document_id, messages))
+            unread = [key for key, handed in hot.items() if handed is None]
+            contents = await asyncio.gather(*(self._read(*key) for key in unread))
+            read = dict(zip(unread, contents, strict=True))
+            documents = [
+                (collection, document_id, messages)
+                for (collection, document_id), handed in hot.items()
+                if (messages := read.get((collection, document_id), handed))
+            ]
             counts = await _all(self._relay_messages(c, i, m) for c, i, m in documents)
         except BaseException:
-            # Tried again from the stored document (an entry is removed once).
+            # Tried again from the stored document (an entry is removed once). The marks
+            # stay stored and are taken again.
             self._hot.update(dict.fromkeys(hot))
+            self._report_pending()
             raise
+        if marks is not None:
+            for mark_id in marks:  # only now: their documents were relayed
+                await self._db[MARKS].delete_one({"_id": mark_id})
+            self._marks_waiting = 0
+        self._report_pending()
         return sum(counts)
+
+    async def _read(self, collection: str, document_id: Any) -> list[OutgoingMessage]:
+        document = await self._db[collection].find_one({"_id": document_id}, {"outbox": 1})
+        return _messages(document) if document else []
+
+    def _marks_due(self) -> bool:
+        return self._marked and time.monotonic() - self._marks_read >= self._poll
+
+    async def _take_marks(self) -> list[str]:
+        """Kick the documents the stored marks name (read by `_id`); the marks' ids."""
+        if not self._marked:
+            return []
+        self._marks_read = time.monotonic()
+        found = await self._db[MARKS].find({}).limit(MARKS_AT_ONCE).to_list()
+        for mark in found:
+            for document_id in mark["ids"]:
+                self._hot.setdefault((mark["collection"], document_id), None)
+        self._marks_waiting = sum(len(mark["ids"]) for mark in found)
+        return [mark["_id"] for mark in found]
+
+    def _report_pending(self) -> None:
+        """The gauge: entries the last pass found, and on FerretDB, where the periodic pass
+        leaves the large collections out, also those known to wait here (kicked or marked
+        documents not relayed yet, e.g. while the broker is away)."""
+        waiting = 0
+        if self._id_filters_only:
+            handed = sum(1 if m is None else len(m) for m in self._hot.values())
+            waiting = max(handed, self._marks_waiting)
+        self._metrics.outbox_pending.set(self._scanned_pending + waiting)
 
     async def _scan(self, collections: Sequence[str]) -> tuple[int, bool]:
         """One batch per collection; a collection that filled its batch may hold more, so
         the pass is due again (on FerretDB the periodic pass would never come back to it)."""
-        published = pending = 0
+        published = 0
         more = False
+        # Counted before relaying, so that a pass the broker fails still reports them.
+        self._scanned_pending = 0
         for name in collections:
             if self._id_filters_only:
-                count, found = await self._scan_whole(name)
-                published, pending = published + count, pending + found
+                published += await self._scan_whole(name)
                 continue
             collection = self._db[name]
             cursor = collection.find({"outbox_n": {"$gt": 0}}, {"outbox": 1}).limit(self._batch)
             documents = await cursor.to_list()
-            pending += sum(len(d.get("outbox") or {}) for d in documents)
+            self._scanned_pending += sum(len(d.get("outbox") or {}) for d in documents)
+            self._report_pending()
             batch = [(d["_id"], _messages(d)) for d in documents]
             published += sum(await _all(self._relay_messages(name, i, m) for i, m in batch))
             # A full batch that moved something (here or by kicks beside the pass) may
             # hide more (no progress: no loop).
             moved = any(m.event_id in self._removed for _, found in batch for m in found)
             more = more or (len(documents) >= self._batch and moved)
-        self._metrics.outbox_pending.set(pending)
+        self._report_pending()
         if not more:
             self.full_passes += 1
         return published, not more
 
-    async def _scan_whole(self, name: str) -> tuple[int, int]:
+    async def _scan_whole(self, name: str) -> int:
         """FerretDB: every document of the collection, in short paced batches (scan.py),
-        the pending ones relayed as they are met; (published, entries found)."""
-        published = pending = 0
+        the pending ones counted and relayed as they are met; how many were published."""
+        published = 0
         fields = {"outbox": 1, "outbox_n": 1}
         async with contextlib.aclosing(batches(self._db[name], fields, size=self._batch)) as read:
             async for documents in read:  # a failed publish closes the cursor at once
                 waiting = [d for d in documents if d.get("outbox_n", 0) > 0]
-                pending += sum(len(d.get("outbox") or {}) for d in waiting)
+                self._scanned_pending += sum(len(d.get("outbox") or {}) for d in waiting)
+                self._report_pending()
                 relays = (self._relay_messages(name, d["_id"], _messages(d)) for d in waiting)
                 published += sum(await _all(relays))
-        return published, pending
+        return published
 
     async def _relay_messages(
         self,
