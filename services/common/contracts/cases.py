@@ -60,9 +60,16 @@ class CaseStageChanged(Contract):
 class _DeadlineFact(Contract):
     case_id: str
     complaint_number: str
-    stage: str = Field(description="The stage whose deadline it is, or `case` for a case due.")
+    stage: str = Field(
+        description="The stage whose deadline it is, `case` for a case due, or "
+        "`clock:<id>` for a case clock."
+    )
     due: AwareDatetime
     owner_department: str
+    clock: str | None = Field(default=None, description="The case clock's id, if it is one.")
+    clock_owner_departments: tuple[str, ...] = Field(
+        default=(), description="A clock's owner (who must act), resolved to departments."
+    )
 
 
 @register(
@@ -101,7 +108,31 @@ class CaseEscalated(Contract):
     departments: tuple[str, ...]
     occurrence: int = Field(default=0, ge=0)
     due: AwareDatetime | None = None
+    clock: str | None = Field(default=None, description="The case clock's id, if it is one.")
     escalated_at: AwareDatetime
+
+
+@register(
+    "case.clock_stopped",
+    1,
+    "A case clock (the rule file's `clocks`: a case-wide deadline from a start event to a "
+    "stop event) stopped; `met` when it stopped by its due time. Emitted once per run.",
+)
+class CaseClockStopped(Contract):
+    case_id: str
+    complaint_number: str
+    clock: str
+    run: int = Field(ge=1, description="1 for the first start of this clock on the case.")
+    kpi: str | None = Field(
+        default=None, description="The on-time KPI the clock stands for, if the rules say."
+    )
+    owner: str = Field(description="The department or role that had to act.")
+    started_at: AwareDatetime
+    due: AwareDatetime
+    stopped_at: AwareDatetime
+    stopped_by: str = Field(description="The stop event: `<stage>.entered`, `field:<id>`, ...")
+    met: bool
+    rules_version: str
 
 
 @register(

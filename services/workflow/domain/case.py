@@ -79,6 +79,19 @@ class Disposition(Model):
     at: datetime
 
 
+class ClockRun(Model):
+    """One run of a case clock (rule file `clocks`): from its start event to its stop."""
+
+    clock: str
+    run: int  # 1 for the first start; a start after a stop begins the next run
+    owner: str  # the department or role that must act (the rule file's `owner`)
+    started_at: datetime
+    due: datetime
+    stopped_at: datetime | None = None
+    stopped_by: str | None = None  # the event that stopped it (or `closed`)
+    met: bool | None = None  # stopped by its due time; None while running
+
+
 class HistoryEntry(Model):
     seq: int
     at: str
@@ -121,6 +134,7 @@ class Case(Model):
     rejections: list[Rejection] = []
     verifications: list[Verification] = []
     dispositions: list[Disposition] = []
+    clocks: list[ClockRun] = []  # every run of the site's case clocks, in start order
     recurrence_key: str | None = None
     repeat: bool = False
     repeat_of: str | None = None

@@ -22,8 +22,8 @@ from services.common.contracts.cases import (
 from services.common.contracts.envelope import Contract
 from services.common.rules import Duration, SiteRules, due_time
 from services.common.rules.schema_complaints import EscalationRule
+from services.workflow.domain import clocks
 from services.workflow.domain.case import Case
-from services.workflow.domain.people import recipients
 
 Kind = Literal["approaching", "missed", "escalation"]
 CASE_SCOPE = "case"
@@ -56,15 +56,26 @@ def plan(case: Case, rules: SiteRules) -> list[Deadline]:
         planned += _around(case, rules, case.stage, case.deadline_token, case.due, entered)
     if case.case_due is not None:
         planned += _around(case, rules, CASE_SCOPE, CASE_SCOPE, case.case_due, case.opened_at)
+    for run, chasing in clocks.chased(case, rules):
+        since = clocks.since(run, case)
+        token, scope = clocks.token(run), clocks.scope(run)
+        planned += _around(case, rules, scope, token, run.due, since, chasing)
     return planned
 
 
 def _around(
-    case: Case, rules: SiteRules, stage: str, token: str, due: datetime, since: datetime
+    case: Case,
+    rules: SiteRules,
+    stage: str,
+    token: str,
+    due: datetime,
+    since: datetime,
+    escalations: tuple[EscalationRule, ...] | None = None,  # None: the stage's (or case's)
 ) -> list[Deadline]:
     base = Deadline(case.id, case.site, stage, token, "missed", due, due)
     out = [base]
-    escalations = rules.escalation if stage == CASE_SCOPE else rules.escalations_for(stage)
+    if escalations is None:
+        escalations = rules.escalation if stage == CASE_SCOPE else rules.escalations_for(stage)
     near = [e for e in escalations if e.event == "near"]
     if near and due > since:
         # Inside the lead window already at entry: announce at once, not in the past.
@@ -94,6 +105,8 @@ def applies(deadline: Deadline, case: Case | None) -> bool:
         return False
     if deadline.token == CASE_SCOPE:
         return case.case_due == deadline.due
+    if clocks.is_clock(deadline.token):
+        return clocks.applies(case, deadline.token, deadline.due)
     return deadline.token == case.deadline_token
 
 
@@ -108,11 +121,13 @@ def fire(
         "due": deadline.due,
         "owner_department": case.owner_department,
     }
+    common |= clocks.fact_fields(case, deadline.token, rules)
     if deadline.kind == "approaching":
         return [CaseDeadlineApproaching(**common, noticed_at=now)], None
     if deadline.kind == "missed":
         return [CaseDeadlineMissed(**common, noticed_at=now)], None
-    rule = next((e for e in rules.escalation if e.id == deadline.rule), None)
+    chasing = clocks.escalation_rules(case, deadline.token, rules)
+    rule = next((e for e in chasing if e.id == deadline.rule), None)
     if rule is None:  # the rule file no longer has it
         return [], None
     fact = CaseEscalated(
@@ -122,9 +137,10 @@ def fire(
         reason=f"deadline_{'approaching' if rule.event == 'near' else 'missed'}",
         rule=rule.id,
         notify=tuple(rule.notify),
-        departments=recipients(rules, case, rule.notify),
+        departments=clocks.notified(rules, case, deadline.token, rule.notify),
         occurrence=deadline.occurrence,
         due=deadline.due,
+        clock=common.get("clock"),
         escalated_at=now,
     )
     return [fact], _next(deadline, rule, rules)

@@ -7,7 +7,7 @@ from datetime import datetime
 from services.common.contracts.cases import CaseEscalated, CaseOpened
 from services.common.contracts.complaints import ComplaintRegistered
 from services.common.rules import SiteRules
-from services.workflow.domain import history, recurrence, stages
+from services.workflow.domain import clocks, history, recurrence, stages
 from services.workflow.domain.case import Case, instant
 from services.workflow.domain.commands import CorrectiveActionRequest
 from services.workflow.domain.decisions import Decision
@@ -107,6 +107,7 @@ def _opened(case: Case, rules: SiteRules, now: datetime, earlier: list[Case]) ->
         rules_version=rules.rules_version,
     )
     decision = Decision(case, [_opened_fact(case, now)])
+    clocks.follow(None, decision, rules, now)
     escalation = _repeat_escalation(case, rules, now, earlier)
     if escalation is not None:
         decision.facts.append(escalation)

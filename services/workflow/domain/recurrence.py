@@ -8,7 +8,7 @@ from services.common.contracts.cases import CaseStageChanged
 from services.common.contracts.complaints import ComplaintRegistered
 from services.common.rules import SiteRules
 from services.common.rules.schema_workflow import Recurrence, RecurrenceKey
-from services.workflow.domain import closing, history, stages
+from services.workflow.domain import clocks, closing, history, stages
 from services.workflow.domain.case import Case, instant
 from services.workflow.domain.decisions import Decision
 
@@ -88,6 +88,7 @@ def link_repeat(old: Case, new_case: Case, rules: SiteRules, now: datetime) -> D
         reason=f"complaint {new_case.complaint_number} repeats this case",
         rules_version=rules.rules_version,
     )
+    clocks.follow(old, decision, rules, now)
     return decision
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from services.common.contracts.cases import CaseStageChanged
 from services.common.rules import SiteRules, guard_holds
 from services.common.rules.schema_workflow import Transition
-from services.workflow.domain import closing, history, loops, stages
+from services.workflow.domain import clocks, closing, history, loops, stages
 from services.workflow.domain.case import Case, instant
 from services.workflow.domain.commands import ExecuteTransition, RecordFields, Refused
 from services.workflow.domain.decisions import Decision
@@ -98,6 +98,7 @@ def apply(
         decision.facts.append(closing.close(new, transition, rules, now))
     if transition.reopen:
         decision.facts.append(closing.reopen(new, origin, command.reason or "reopened", now))
+    clocks.follow(case, decision, rules, now)
     return decision
 
 
@@ -145,4 +146,6 @@ def record_fields(case: Case, command: RecordFields, rules: SiteRules, now: date
         reason=command.reason,
         rules_version=rules.rules_version,
     )
-    return Decision(new)
+    decision = Decision(new)
+    clocks.follow(case, decision, rules, now)
+    return decision

@@ -20,6 +20,11 @@ pytestmark = pytest.mark.unit
 MONDAY = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 
 
+def _stage_plan(d: Driver) -> list[deadlines.Deadline]:
+    """The records of the current stage's deadline (the case clocks have test_clocks.py)."""
+    return [p for p in deadlines.plan(d.case, d.rules) if p.stage == d.case.stage]
+
+
 def test_reply_stage_plans_approaching_missed_and_escalations_from_the_rules() -> None:
     d = Driver(rules_for("sz"), MONDAY)
     to_review(d)
@@ -28,7 +33,7 @@ def test_reply_stage_plans_approaching_missed_and_escalations_from_the_rules() -
     assert d.case.stage == "reply"
     due = MONDAY + timedelta(days=3)  # answer-general: 3 days from receipt
     assert d.case.due == due
-    planned = {(p.kind, p.rule): p.fire_at for p in deadlines.plan(d.case, d.rules)}
+    planned = {(p.kind, p.rule): p.fire_at for p in _stage_plan(d)}
     assert planned == {
         ("missed", None): due,
         ("approaching", None): due - timedelta(hours=4),
@@ -41,7 +46,7 @@ def test_reply_stage_plans_approaching_missed_and_escalations_from_the_rules() -
 def test_firing_announces_and_repeats_while_the_stage_lasts() -> None:
     d = Driver(rules_for("sz"), MONDAY)
     d.do("register")  # acknowledge: 24 hours from receipt
-    planned = {(p.kind, p.rule): p for p in deadlines.plan(d.case, d.rules)}
+    planned = {(p.kind, p.rule): p for p in _stage_plan(d)}
     now = MONDAY + timedelta(days=2)
     facts, again = deadlines.fire(planned[("missed", None)], d.case, d.rules, now)
     assert isinstance(facts[0], CaseDeadlineMissed) and again is None
@@ -63,9 +68,9 @@ def test_firing_announces_and_repeats_while_the_stage_lasts() -> None:
 def test_entering_a_stage_already_late_fires_missed_at_once_without_approaching() -> None:
     d = Driver(rules_for("demo"), MONDAY)
     d.do("register", after=timedelta(days=2))  # the 24-hour acknowledgement is already late
-    kinds = {p.kind for p in deadlines.plan(d.case, d.rules)}
+    kinds = {p.kind for p in _stage_plan(d)}
     assert "approaching" not in kinds and "missed" in kinds
-    assert all(p.fire_at <= d.clock.now() for p in deadlines.plan(d.case, d.rules))
+    assert all(p.fire_at <= d.clock.now() for p in _stage_plan(d))
 
 
 def test_closed_cases_plan_nothing_and_report_on_time() -> None:
