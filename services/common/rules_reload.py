@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from services.common.auth import Caller, require
 from services.common.rulebook import Rulebook, fingerprint
 from services.common.rules import RuleFileErrors
+from services.common.rules.coverage import coverage_end
 from services.common.runtime import ServiceContext, service_context
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,24 @@ class RulesMetrics:
             ["site", "version"],
             registry=registry,
         )
+        self.coverage_end = Gauge(
+            "qloop_calendar_coverage_end_timestamp_seconds",
+            "When the site's published working-day calendar stops covering (Unix time); "
+            "working-day due times after it are provisional. Absent for a site that "
+            "accepts estimates (calendar.allow_uncovered_years).",
+            ["site"],
+            registry=registry,
+        )
 
     def show(self, rulebook: Rulebook) -> None:
         self.info.clear()
         for site, version in rulebook.versions().items():
             self.info.labels(site, version).set(1)
+        self.coverage_end.clear()
+        for site in rulebook.sites:
+            end = coverage_end(rulebook.for_site(site))
+            if end is not None:
+                self.coverage_end.labels(site).set(end.timestamp())
 
 
 def _metrics(ctx: ServiceContext) -> RulesMetrics:

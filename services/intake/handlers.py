@@ -288,6 +288,7 @@ def view(document: dict[str, Any]) -> dict[str, Any]:
         "registration_on_time": registration.get("registration_on_time"),
         "deadlines": registration.get("deadlines", {}),
         "deadline_problems": registration.get("deadline_problems", []),
+        "provisional_deadlines": registration.get("provisional_deadlines", []),
     }
 
 

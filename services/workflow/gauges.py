@@ -13,6 +13,7 @@ from __future__ import annotations
 from services.common.contracts.cases import CaseOpened, CaseStageChanged
 from services.common.contracts.envelope import Contract
 from services.common.rulebook import Rulebook
+from services.workflow.domain.case import Case
 from services.workflow.metrics import WorkflowMetrics
 from services.workflow.store import CaseCounts
 
@@ -34,6 +35,24 @@ class CaseGauges:
         m.repeat_rate.clear()
         for site in counts.repeats:
             self._set_rate(site)
+        m.provisional.clear()
+        for site, ids in counts.provisional.items():
+            m.provisional.labels(site).set(len(ids))
+
+    def provisional(self) -> list[str]:
+        """The open cases whose current due time is provisional (known once counted)."""
+        return [case_id for ids in self._counts.provisional.values() for case_id in ids]
+
+    def track(self, case: Case) -> None:
+        """Follow whether a case just stored has a provisional due time."""
+        ids = self._counts.provisional.setdefault(case.site, set())
+        before = len(ids)
+        if case.due_provisional and not case.terminal:
+            ids.add(case.id)
+        else:
+            ids.discard(case.id)
+        if len(ids) != before or case.due_provisional:
+            self._metrics.provisional.labels(case.site).set(len(ids))
 
     def observe(self, site: str, facts: list[Contract]) -> None:
         for fact in facts:

@@ -28,6 +28,8 @@ class WorkflowMetrics:
     escalations: Counter
     scheduler_delay_seconds: Histogram
     refused: Counter
+    provisional: Gauge
+    deadline_changes: Counter
 
 
 def workflow_metrics(registry: CollectorRegistry) -> WorkflowMetrics:
@@ -109,6 +111,20 @@ def workflow_metrics(registry: CollectorRegistry) -> WorkflowMetrics:
             "qloop_workflow_commands_refused_total",
             "Commands refused, by reason code.",
             ["site", "code"],
+            registry=registry,
+        ),
+        provisional=Gauge(
+            "qloop_workflow_provisional_deadlines",
+            "Open cases whose current due time is provisional: counted through a year whose "
+            "official working-day calendar is not published yet.",
+            ["site"],
+            registry=registry,
+        ),
+        deadline_changes=Counter(
+            "qloop_workflow_deadline_changes_total",
+            "Provisional due times computed again on a changed calendar, by whether the due "
+            "time moved (moved: announced and rescheduled; confirmed: only the mark went).",
+            ["site", "result"],
             registry=registry,
         ),
     )

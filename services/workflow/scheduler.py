@@ -8,6 +8,8 @@ service. Nothing here sleeps per case or scans a collection in steady state.
 - `run_gauges` counts the cases by stage at start (on FerretDB once the outbox relay's
   start-up pass is over; on MongoDB again every `recovery_scan_seconds`: an aggregation
   over every case); in between the gauges follow the facts (gauges.py).
+- `run_calendar_watch` computes provisional due times again once the cases are counted
+  and after every rule reload (recalendar.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from services.common.runtime import ServiceContext
 from services.workflow.handlers import CaseService
+from services.workflow.recalendar import CalendarWatch
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
@@ -53,6 +56,19 @@ async def run_gauges(ctx: ServiceContext) -> None:
         await _until_done(lambda: refresh_gauges(service), "counting the cases")
         return
     await _every(ctx, lambda: refresh_gauges(service), "counting the cases")
+
+
+async def run_calendar_watch(ctx: ServiceContext) -> None:
+    watch = CalendarWatch(ctx.state["cases"])
+    while True:
+        if watch.due():
+            try:
+                await watch.run_pass()
+            except Exception:  # the next pass reads every provisional case again
+                log.exception("computing provisional due times again failed; will retry")
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+        await asyncio.sleep(POLL_SECONDS)
 
 
 async def refresh_gauges(service: CaseService) -> None:

@@ -48,6 +48,7 @@ INDEXES = {
             name="recurrence",
         ),
         IndexModel([("terminal", ASCENDING), ("due", ASCENDING)], name="overdue"),
+        IndexModel([("due_provisional", ASCENDING), ("terminal", ASCENDING)], name="provisional"),
     ],
     FIRED: [OUTBOX_INDEX],  # relayed by the workflow's own relay (see app.py)
 }
@@ -71,6 +72,7 @@ class CaseQuery:
 class CaseCounts:
     open_by_stage: dict[tuple[str, str], int] = field(default_factory=dict)
     repeats: dict[str, tuple[int, int]] = field(default_factory=dict)  # (complaint cases, repeats)
+    provisional: dict[str, set[str]] = field(default_factory=dict)  # site -> open case ids
 
 
 class CaseStore(Protocol):

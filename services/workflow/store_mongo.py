@@ -265,10 +265,13 @@ class MongoCaseStore:
         here (scan.py)."""
         counts = CaseCounts()
         if self._id_filters_only:
-            async with contextlib.aclosing(batches(self._cases, dict.fromkeys(COUNTED, 1))) as read:
+            fields = dict.fromkeys((*COUNTED, "due_provisional"), 1)
+            async with contextlib.aclosing(batches(self._cases, fields)) as read:
                 async for documents in read:
                     for d in documents:
                         _count(counts, {k: d.get(k) for k in COUNTED}, 1)
+                        if d.get("due_provisional") and d.get("terminal") is False:
+                            counts.provisional.setdefault(d["site"], set()).add(d["_id"])
             return counts
         pipeline: list[dict[str, Any]] = [
             {
@@ -286,6 +289,11 @@ class MongoCaseStore:
         ]
         async for d in await self._cases.aggregate(pipeline):
             _count(counts, d["_id"], int(d["n"]))
+        found = self._cases.find(
+            {"terminal": False, "due_provisional": True}, {"_id": 1, "site": 1}
+        )
+        async for d in found:
+            counts.provisional.setdefault(d["site"], set()).add(d["_id"])
         return counts
 
 

@@ -56,8 +56,15 @@ class ComplaintRegistered(Contract):
     )
     deadline_problems: tuple[str, ...] = Field(
         default=(),
-        description="Deadlines that could not be computed (e.g. a year the site's calendar "
-        "does not cover yet), each as 'stage: reason'. The complaint is registered anyway.",
+        description="Deadlines that could not be computed, each as 'stage: reason'. The "
+        "complaint is registered anyway. (A year the site's calendar does not cover yet is "
+        "no longer a problem: see `provisional_deadlines`.)",
+    )
+    provisional_deadlines: tuple[str, ...] = Field(
+        default=(),
+        description="Stage ids whose due time in `deadlines` (and `registration_due` when "
+        "`register` is listed) is provisional: counted through a year whose official "
+        "working-day calendar is not published yet. Recomputed once it is.",
     )
     imported: bool = Field(
         default=False,

@@ -13,6 +13,9 @@ Public API
     ``duration`` is ``"N minutes|hours|days"`` (elapsed) or ``"N working days"`` (site calendar).
 ``stage_deadlines(rules, classification, event_times, *, customer_deadline=None)``
     Stage id -> due time (UTC) for every stage whose start event is known.
+``stage_due_times(...)`` / ``due(rules, start, duration) -> DueTime``
+    The same with each due time's ``provisional`` mark: counted through a year the site's
+    calendar does not cover yet (computed all the same, never refused).
 ``score_band(rules, score) -> Band`` and ``evaluate_triggers(rules, *, overall_score=...,
 customer_scores=..., dimension_scores=..., item_scores=..., response_rate=...,
 suggestions=...) -> list[TriggerHit]``
@@ -25,15 +28,17 @@ action)``, ``allowed_transitions(stage, case_fields)``, ``missing_fields(transit
 """
 
 from services.common.rules.calendar import WorkingCalendar
-from services.common.rules.durations import Duration, parse_duration
+from services.common.rules.durations import DueTime, Duration, parse_duration
 from services.common.rules.engine import (
     TriggerHit,
     classify,
+    due,
     due_time,
     evaluate_triggers,
     route,
     score_band,
     stage_deadlines,
+    stage_due_times,
 )
 from services.common.rules.errors import (
     CalendarCoverageError,
@@ -50,6 +55,7 @@ __all__ = [
     "Band",
     "CalendarCoverageError",
     "Classification",
+    "DueTime",
     "Duration",
     "DurationError",
     "RuleError",
@@ -58,6 +64,7 @@ __all__ = [
     "TriggerHit",
     "WorkingCalendar",
     "classify",
+    "due",
     "due_time",
     "evaluate_triggers",
     "guard_holds",
@@ -66,4 +73,5 @@ __all__ = [
     "route",
     "score_band",
     "stage_deadlines",
+    "stage_due_times",
 ]

@@ -2,19 +2,23 @@
 
 Public holidays and make-up working days (China's 调休: weekend days that are worked) come from
 the maintained ``holidays`` package for the site's country; the rule file adds or removes days on
-top. Years outside the covered range are refused unless the rule file allows them, because a
-country's official swaps are only published a year ahead.
+top. A country's official swaps are only published a year ahead (China's State Council notice
+comes out late in the year before), so a year outside the covered range is still computed, on
+the best calendar there is: the statutory holidays the package computes for that year (fixed
+and lunar dates), the rule file's own days and the weekend. Such a year is *provisional*: a
+due time counted through it is marked so, and recomputed once the year is covered (a newer
+package, or the site writing the year's make-up days and raising ``last_year``). A rule file
+with ``allow_uncovered_years`` takes these estimates as final (never provisional).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import holidays
-
-from services.common.rules.errors import CalendarCoverageError
 
 
 def country_calendar(country: str, subdivision: str | None, year: int) -> Any:
@@ -66,6 +70,18 @@ class WorkingCalendar:
     def covers(self, year: int) -> bool:
         return self.first_year <= year <= self.last_year
 
+    def provisional(self, year: int) -> bool:
+        """Whether days of ``year`` are estimates that a published notice may still change."""
+        return not self.covers(year) and not self.allow_uncovered_years
+
+    def provisional_between(self, first: date, last: date) -> bool:
+        """Whether any day from ``first`` to ``last`` (inclusive) is provisional."""
+        return any(self.provisional(year) for year in range(first.year, last.year + 1))
+
+    def coverage_end(self, zone: ZoneInfo) -> datetime:
+        """The first moment (in the site's zone) the published calendar no longer covers."""
+        return datetime(self.last_year + 1, 1, 1, tzinfo=zone)
+
     def is_working_day(self, day: date) -> bool:
         closed = self._years.get(day.year)
         if closed is None:
@@ -95,12 +111,8 @@ class WorkingCalendar:
         return count
 
     def _load_year(self, year: int) -> frozenset[int]:
-        if not self.covers(year) and not self.allow_uncovered_years:
-            raise CalendarCoverageError(
-                f"the {self.country} working-day calendar covers {self.first_year}-"
-                f"{self.last_year}; {year} is outside it (raise calendar.last_year or set "
-                "calendar.allow_uncovered_years in the rule file)"
-            )
+        # Uncovered years load the same way: the package computes their statutory holidays
+        # (it has no make-up days for them); callers mark what they count as provisional.
         base = country_calendar(self.country, self.subdivision, year)
         weekend = self._weekend if self._weekend is not None else frozenset(base.weekend)
         make_up = {d for d in getattr(base, "weekend_workdays", ()) if d.year == year}

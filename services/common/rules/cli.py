@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from services.common.contracts.complaint import ComplaintSubmission
-from services.common.rules.engine import due_time, evaluate_triggers, score_band
+from services.common.rules.coverage import coverage_warnings
+from services.common.rules.engine import due, evaluate_triggers, score_band
 from services.common.rules.errors import CalendarCoverageError, DurationError, RuleFileErrors
 from services.common.rules.loader import load_rules
 from services.common.rules.replay import decide, differences, iso_utc
@@ -41,6 +42,9 @@ def register(subparsers: Any) -> None:
 
     check = sub.add_parser("check", help="validate rule files")
     check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument(
+        "--now", metavar="ISO-TIME", help="judge calendar coverage as of this time (default: now)"
+    )
     check.set_defaults(func=_guarded(_check))
 
     explain = sub.add_parser("explain", help="classify one complaint and show why")
@@ -89,6 +93,7 @@ def _guarded(command: Any) -> Any:
 
 def _check(args: argparse.Namespace) -> int:
     failed = False
+    now = _parse_now(args.now)
     for path in args.paths:
         try:
             rules = load_rules(path)
@@ -98,7 +103,21 @@ def _check(args: argparse.Namespace) -> int:
                 print(error, file=sys.stderr)
             continue
         print(f"{path}: ok (site {rules.site.id}, version {rules.rules_version})")
+        for warning in coverage_warnings(rules, now):
+            print(f"{path}: warning: {warning}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _parse_now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--now: {text!r} is not an ISO time") from None
+    if moment.tzinfo is None:
+        raise InputError("--now: give a time zone (for example 2026-12-04T09:00:00+08:00)")
+    return moment
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -134,9 +153,14 @@ def _due(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules)
     start = _parse_time(args.start, rules, "--from")
     try:
-        print(iso_utc(due_time(rules, start, args.duration)))
+        computed = due(rules, start, args.duration)
     except DurationError as exc:
         raise InputError(str(exc)) from None
+    print(iso_utc(computed.at))
+    if computed.provisional:
+        # A year the official calendar does not cover yet: an estimate, recomputed in the
+        # services once the year's notice is in the rule file or the holidays package.
+        print("provisional: true")
     return 0
 
 

@@ -4,6 +4,9 @@
 - ``N working days`` from a time T is the same local clock time on the N-th working day after
   T's local date. When T falls on a non-working day, T first moves to 00:00 local time of the
   next working day: Saturday 10:00 plus 1 working day is Tuesday 00:00 (the end of Monday).
+
+A working-day due time counted through a year the calendar does not cover yet is
+*provisional* (calendar.py); elapsed durations never are.
 """
 
 from __future__ import annotations
@@ -91,23 +94,41 @@ def coerce_duration(value: Any) -> Duration:
         raise ValueError(str(exc)) from None
 
 
+@dataclass(frozen=True, slots=True)
+class DueTime:
+    """A due time (aware, UTC) and whether it rests on a calendar year not yet published."""
+
+    at: datetime
+    provisional: bool = False
+
+
 def due_time(
     calendar: WorkingCalendar, zone: ZoneInfo, start: datetime, duration: Duration | str
 ) -> datetime:
     """When ``duration`` after ``start`` ends, as an aware UTC datetime."""
+    return due(calendar, zone, start, duration).at
+
+
+def due(
+    calendar: WorkingCalendar, zone: ZoneInfo, start: datetime, duration: Duration | str
+) -> DueTime:
+    """When ``duration`` after ``start`` ends, marked provisional when it was counted
+    through a year the calendar does not cover."""
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
     if isinstance(duration, str):
         duration = parse_duration(duration)
     elapsed = duration.elapsed
     if elapsed is not None:
-        return (start.astimezone(UTC) + elapsed).astimezone(UTC)
+        return DueTime((start.astimezone(UTC) + elapsed).astimezone(UTC))
     local = start.astimezone(zone)
-    day, clock = local.date(), local.timetz().replace(tzinfo=None)
+    first = day = local.date()
+    clock = local.timetz().replace(tzinfo=None)
     if not calendar.is_working_day(day):
         day, clock = calendar.next_working_day(day), time(0, 0)
     target = calendar.add_working_days(day, duration.amount)
-    return _local_to_utc(datetime.combine(target, clock), zone)
+    at = _local_to_utc(datetime.combine(target, clock), zone)
+    return DueTime(at, calendar.provisional_between(first, target))
 
 
 def _local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:

@@ -14,8 +14,7 @@ from typing import Any
 
 from services.common.contracts.complaint import ComplaintSubmission
 from services.common.rules import durations
-from services.common.rules.durations import Duration
-from services.common.rules.errors import CalendarCoverageError
+from services.common.rules.durations import DueTime, Duration
 from services.common.rules.matcher import evaluate
 from services.common.rules.schema import SiteRules
 from services.common.rules.schema_complaints import Classification, Outcome
@@ -113,42 +112,54 @@ def due_time(rules: SiteRules, start: datetime, duration: str | Duration) -> dat
     return durations.due_time(rules.working_calendar, rules.zone, start, duration)
 
 
+def due(rules: SiteRules, start: datetime, duration: str | Duration) -> DueTime:
+    """``due_time`` with its provisional mark (counted through an unpublished year)."""
+    return durations.due(rules.working_calendar, rules.zone, start, duration)
+
+
 def stage_deadlines(
     rules: SiteRules,
     classification: Classification,
     event_times: dict[str, datetime],
     *,
     customer_deadline: datetime | None = None,
-    uncovered: list[str] | None = None,
 ) -> dict[str, datetime]:
     """Due time (UTC) of every stage whose deadline rule's start event has happened.
 
     ``event_times`` maps event names (``received``, ``registered``, ``<stage>.entered``,
-    ``<stage>.completed``) to when they happened. A due time that would fall in a year the
-    site's calendar does not cover raises ``CalendarCoverageError``, unless ``uncovered``
-    is given: then that stage is left out and the reason appended to the list (a caller
-    that must not refuse its input, such as intake, records it instead).
+    ``<stage>.completed``) to when they happened. Never refused for the calendar: a year
+    it does not cover is estimated (see ``stage_due_times`` for the provisional marks).
     """
+    times = stage_due_times(
+        rules, classification, event_times, customer_deadline=customer_deadline
+    )
+    return {stage: due.at for stage, due in times.items()}
+
+
+def stage_due_times(
+    rules: SiteRules,
+    classification: Classification,
+    event_times: dict[str, datetime],
+    *,
+    customer_deadline: datetime | None = None,
+) -> dict[str, DueTime]:
+    """``stage_deadlines`` with each due time's provisional mark. The customer's own
+    deadline, where the rule takes it, is a date the customer gave: never provisional."""
     events = dict(event_times)
     if customer_deadline is not None:
         events.setdefault("customer_deadline", customer_deadline)
-    out: dict[str, datetime] = {}
+    out: dict[str, DueTime] = {}
     for stage in rules.workflow.stages:
         rule = rules.deadline_for(stage.id, classification)
         if rule is None or rule.from_event not in events:
             continue
-        try:
-            due = due_time(rules, events[rule.from_event], rule.duration)
-        except CalendarCoverageError as exc:
-            if uncovered is None:
-                raise
-            uncovered.append(f"{stage.id}: {exc}")
-            continue
-        if customer_deadline is not None and rule.customer_deadline == "earlier":
-            due = min(due, customer_deadline)
-        elif customer_deadline is not None and rule.customer_deadline == "customer":
-            due = customer_deadline
-        out[stage.id] = due
+        computed = due(rules, events[rule.from_event], rule.duration)
+        if customer_deadline is not None and rule.customer_deadline == "customer":
+            computed = DueTime(customer_deadline)
+        elif customer_deadline is not None and rule.customer_deadline == "earlier":
+            if customer_deadline < computed.at:
+                computed = DueTime(customer_deadline)
+        out[stage.id] = computed
     return out
 
 

@@ -29,7 +29,10 @@ class RuleFileErrors(Exception):
 
 
 class CalendarCoverageError(ValueError):
-    """A computation needed a year the site's working-day calendar does not cover."""
+    """A computation needed a year the site's working-day calendar does not cover.
+
+    No longer raised by the calendar (uncovered years are computed and marked provisional);
+    kept so callers written against it still import."""
 
 
 class DurationError(ValueError):

@@ -24,6 +24,10 @@ def is_open(state: State) -> bool:
 
 
 def due(state: State, stage: str) -> datetime | None:
+    revised = (state.get("revised_due") or {}).get(stage)
+    if revised is not None:  # computed again on a newly published calendar
+        moved: datetime = revised["due"]
+        return moved
     found: datetime | None = state["registered_due"].get(stage) or state["stage_due"].get(stage)
     return found
 

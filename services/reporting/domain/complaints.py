@@ -25,6 +25,7 @@ EVENTS = (
     "case.opened",
     "case.stage_changed",
     "case.deadline_missed",
+    "case.deadline_changed",
     "case.escalated",
     "case.closed",
     "case.reopened",
@@ -94,6 +95,7 @@ def _registered(state: State, event: ComplaintRegistered) -> None:
         if claim is None
         else {"currency": claim.currency, "cents": int(claim.amount * 100)},
         registered_due={stage: instant(due) for stage, due in event.deadlines.items()},
+        provisional_due=sorted(event.provisional_deadlines),
     )
 
 
@@ -124,6 +126,19 @@ def _missed(state: State, event: cases.CaseDeadlineMissed) -> None:
     if noticed >= state["missed"].get(event.stage, noticed):
         state["missed"][event.stage] = noticed
     _earliest(state["stage_due"], event.stage, instant(event.due))
+
+
+def _deadline_changed(state: State, event: cases.CaseDeadlineChanged) -> None:
+    """A due time computed again on a newly published calendar replaces the earlier one
+    (the latest change wins, whatever order the events arrive in)."""
+    at = instant(event.changed_at)
+    revised = state.setdefault("revised_due", {})
+    if event.stage not in revised or at >= revised[event.stage]["at"]:
+        revised[event.stage] = {
+            "at": at,
+            "due": instant(event.due),
+            "provisional": event.provisional,
+        }
 
 
 def _escalated(state: State, event: cases.CaseEscalated) -> None:
@@ -159,6 +174,7 @@ FOLDS: dict[type[BaseModel], Any] = {
     cases.CaseOpened: _opened,
     cases.CaseStageChanged: _stage_changed,
     cases.CaseDeadlineMissed: _missed,
+    cases.CaseDeadlineChanged: _deadline_changed,
     cases.CaseEscalated: _escalated,
     cases.CaseClosed: _closed,
     cases.CaseReopened: _reopened,

@@ -28,6 +28,7 @@ class StageVisit(Model):
     seq: int
     entered_at: datetime
     due: datetime | None = None
+    provisional: bool = False  # `due` rests on a calendar year not published yet
     left_at: datetime | None = None
     on_time: bool | None = None
 
@@ -124,6 +125,10 @@ class Case(Model):
     stage_seq: int = 1
     terminal: bool = False
     due: datetime | None = None  # the current stage's due time
+    # `due` was counted through a calendar year not published yet; recomputed (and this
+    # cleared) once it is. `due_revisions` counts such recomputations that moved `due`.
+    due_provisional: bool = False
+    due_revisions: int = 0
     case_due: datetime | None = None  # a due time for the whole case (survey actions)
     customer_deadline: datetime | None = None
     event_times: dict[str, datetime] = {}
@@ -151,9 +156,11 @@ class Case(Model):
 
     @property
     def deadline_token(self) -> str:
-        """Changes whenever the current stage's due time may change (new visit, extension):
-        scheduled deadlines carrying an older token no longer apply."""
-        return f"s{self.stage_seq}.e{len(self.extensions)}"
+        """Changes whenever the current stage's due time may change (new visit, extension,
+        a recomputation on a newly published calendar): scheduled deadlines carrying an
+        older token no longer apply."""
+        token = f"s{self.stage_seq}.e{len(self.extensions)}"
+        return f"{token}.c{self.due_revisions}" if self.due_revisions else token
 
     @property
     def complaint_number(self) -> str:

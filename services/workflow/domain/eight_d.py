@@ -41,6 +41,7 @@ LABELS: dict[str, dict[str, str]] = {
     "outcome": {"en": "Outcome", "zh": "结果"},
     "on_time": {"en": "All deadlines met", "zh": "全部按期"},
     "stages": {"en": "Stages", "zh": "阶段"},
+    "provisional": {"en": "provisional", "zh": "暂定"},
 }
 
 
@@ -116,7 +117,9 @@ def _entry(key: str, names: dict[str, str], value: Any, lang: str) -> dict[str, 
 
 
 def _visit(rules: SiteRules, visit: dict[str, Any], lang: str) -> dict[str, Any]:
-    return {**visit, "name": _name(rules.stage(visit["stage"]).names, lang)}
+    # A due time counted through a year not published yet says so wherever it is shown.
+    note = _name(LABELS["provisional"], lang) if visit.get("provisional") else None
+    return {**visit, "name": _name(rules.stage(visit["stage"]).names, lang), "due_note": note}
 
 
 def _name(names: dict[str, str], lang: str) -> str:

@@ -48,6 +48,8 @@ def extend(case: Case, command: ExtendDeadline, rules: SiteRules, now: datetime)
         )
     )
     new.due = new.visits[-1].due = new_due
+    # A date agreed with the customer is no estimate, whatever the calendar says.
+    new.due_provisional = new.visits[-1].provisional = False
     history.record(
         new,
         at=now,

@@ -105,6 +105,7 @@ def _stage_changed(
         reason="recurrence",
         review_round=case.review_rounds,
         due=case.due,
+        due_provisional=case.due_provisional,
         changed_at=now,
         rules_version=rules.rules_version,
     )

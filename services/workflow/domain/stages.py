@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.common.rules import Classification, SiteRules, stage_deadlines
-from services.workflow.domain.case import Case, StageVisit
+from services.common.rules import Classification, DueTime, SiteRules, stage_due_times
+from services.workflow.domain.case import Case, StageVisit, instant
 
 
 def classification_of(case: Case) -> Classification | None:
@@ -14,15 +14,15 @@ def classification_of(case: Case) -> Classification | None:
     return Classification.model_validate(case.classification)
 
 
-def stage_due(rules: SiteRules, case: Case, stage: str) -> datetime | None:
-    """The stage's due time under the first deadline rule matching the classification."""
+def stage_due(rules: SiteRules, case: Case, stage: str) -> DueTime | None:
+    """The stage's due time under the first deadline rule matching the classification,
+    with its provisional mark."""
     classification = classification_of(case)
     if classification is None:
         return None
-    due = stage_deadlines(
+    return stage_due_times(
         rules, classification, case.event_times, customer_deadline=case.customer_deadline
     ).get(stage)
-    return due
 
 
 def enter(rules: SiteRules, case: Case, stage: str, now: datetime) -> None:
@@ -36,8 +36,18 @@ def enter(rules: SiteRules, case: Case, stage: str, now: datetime) -> None:
     case.stage_seq = len(case.visits) + 1
     case.event_times[f"{stage}.entered"] = now
     case.terminal = rules.stage(stage).terminal
-    case.due = None if case.terminal else stage_due(rules, case, stage)
-    case.visits.append(StageVisit(stage=stage, seq=case.stage_seq, entered_at=now, due=case.due))
+    due = None if case.terminal else stage_due(rules, case, stage)
+    case.due = None if due is None else instant(due.at)
+    case.due_provisional = due is not None and due.provisional
+    case.visits.append(
+        StageVisit(
+            stage=stage,
+            seq=case.stage_seq,
+            entered_at=now,
+            due=case.due,
+            provisional=case.due_provisional,
+        )
+    )
 
 
 def on_time(case: Case) -> bool | None:

@@ -120,6 +120,7 @@ def _stage_changed(
         reason=command.reason,
         review_round=case.review_rounds,
         due=case.due,
+        due_provisional=case.due_provisional,
         changed_at=now,
         rules_version=rules.rules_version,
     )

@@ -120,3 +120,31 @@ def test_rates_are_none_without_a_denominator() -> None:
     assert kpis.ratio(0, 0) is None
     assert kpis.delivery({}) == {"lots_due": 0, "lots_late": 0, "on_time_rate": None}
     assert kpis.satisfaction({})["index"] is None
+
+
+def test_a_due_time_computed_again_replaces_the_registered_one() -> None:
+    # A provisional due time that moved once the calendar was published: the on-time
+    # figures judge the stage against the new due time, whichever event comes first.
+    from datetime import UTC, datetime
+
+    from services.common.contracts.cases import CaseDeadlineChanged
+    from services.common.contracts.registry import new_event
+    from services.reporting.domain import complaint_figures, complaints
+
+    old, new = datetime(2027, 1, 6, 1, tzinfo=UTC), datetime(2027, 1, 7, 1, tzinfo=UTC)
+    changes = [
+        CaseDeadlineChanged(
+            case_id="demo:N-1", complaint_number="N-1", stage="register", previous_due=old,
+            due=due, previous_provisional=True, provisional=False, owner_department="quality",
+            reason="calendar_changed", changed_at=at, rules_version="1+x",
+        )
+        for due, at in ((old, datetime(2027, 1, 1, tzinfo=UTC)), (new, datetime(2027, 1, 2, tzinfo=UTC)))
+    ]
+    events = [new_event(c, site=SITE, source="/t", time=c.changed_at, subject="demo:N-1") for c in changes]
+    for order in (events, events[::-1]):
+        state = None
+        for event in order:
+            state = complaints.fold(state, event)
+        assert state is not None
+        state["registered_due"]["register"] = old
+        assert complaint_figures.due(state, "register") == new

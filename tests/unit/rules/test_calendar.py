@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.common.rules import (
-    CalendarCoverageError,
     DurationError,
     SiteRules,
     WorkingCalendar,
     due_time,
     parse_duration,
 )
+from services.common.rules.durations import due as raw_due_time
 from services.common.rules.durations import due_time as raw_due
 
 pytestmark = pytest.mark.unit
@@ -94,13 +94,32 @@ def test_spring_festival_is_not_working() -> None:
     assert CN.add_working_days(date(2025, 1, 27), 1) == date(2025, 2, 5)
 
 
-def test_years_outside_the_calendar_are_refused() -> None:
-    with pytest.raises(CalendarCoverageError, match="2027 is outside it"):
-        CN.add_working_days(date(2026, 12, 30), 5)
+def test_years_outside_the_calendar_are_estimated_and_marked_provisional() -> None:
+    # 2027 has no published notice in a calendar through 2026: computed all the same, on
+    # the statutory holidays the package computes (1 Jan) and the weekend.
+    assert CN.add_working_days(date(2026, 12, 30), 5) == date(2027, 1, 7)
+    assert CN.provisional(2027) and not CN.provisional(2026)
+    start = datetime(2026, 12, 29, 9, 0, tzinfo=SHANGHAI)
+    computed = raw_due_time(CN, SHANGHAI, start, "3 working days")
+    assert computed.at == datetime(2027, 1, 4, 1, 0, tzinfo=UTC) and computed.provisional
+    assert not raw_due_time(CN, SHANGHAI, start, "2 working days").provisional  # 31 Dec
+    assert not raw_due_time(CN, SHANGHAI, start, "72 hours").provisional
     lenient = WorkingCalendar(
         country="CN", first_year=2020, last_year=2026, allow_uncovered_years=True
     )
     assert lenient.add_working_days(date(2026, 12, 30), 5) > date(2027, 1, 1)
+    assert not raw_due_time(lenient, SHANGHAI, start, "3 working days").provisional
+
+
+def test_a_published_year_replaces_the_estimate() -> None:
+    # The site writes 2027's make-up day (a Saturday worked) and raises last_year.
+    published = WorkingCalendar(
+        country="CN", first_year=2020, last_year=2027, extra_working_days=[date(2027, 1, 2)]
+    )
+    start = datetime(2026, 12, 29, 9, 0, tzinfo=SHANGHAI)
+    computed = raw_due_time(published, SHANGHAI, start, "3 working days")
+    assert computed.at == datetime(2027, 1, 2, 1, 0, tzinfo=UTC) and not computed.provisional
+    assert published.coverage_end(SHANGHAI) == datetime(2028, 1, 1, tzinfo=SHANGHAI)
 
 
 @settings(max_examples=300, deadline=None)

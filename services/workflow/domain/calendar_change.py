@@ -1,0 +1,77 @@
+"""A provisional due time computed again once its calendar year is known.
+
+A stage's due time counted through a year whose official working-day calendar was not
+published yet is an estimate (`Case.due_provisional`). When the site's calendar changes (a
+newer `holidays` release, or the rule file writing the year's make-up days and raising
+`last_year`), the due time is computed again from the same start event: a due time that
+moved is announced (`case.deadline_changed`) and rescheduled (the deadline token changes);
+one that did not move only loses its provisional mark. Either way the history says so.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.common.contracts.cases import CaseDeadlineChanged
+from services.common.rules import SiteRules
+from services.workflow.domain import history, stages
+from services.workflow.domain.case import Case, instant
+from services.workflow.domain.decisions import Decision
+
+SYSTEM = "system:workflow"
+REASON = "calendar_changed"
+
+
+def recompute(case: Case, rules: SiteRules, now: datetime) -> Decision | None:
+    """The case with its provisional due time computed on the rules' calendar; None when
+    nothing changes (not provisional, or still the same estimate)."""
+    if case.terminal or case.due is None or not case.due_provisional:
+        return None
+    fresh = stages.stage_due(rules, case, case.stage)
+    if fresh is None:  # the stage lost its deadline rule: keep the due time it was given
+        return None
+    due = instant(fresh.at)
+    if due == case.due and fresh.provisional:
+        return None
+    now = instant(now)
+    new = case.model_copy(deep=True)
+    visit = new.visits[-1]
+    new.due_provisional = visit.provisional = fresh.provisional
+    facts = []
+    if due != case.due:
+        new.due = visit.due = due
+        new.due_revisions += 1  # a new deadline token: the old records no longer apply
+        facts.append(_changed(case, new, rules, now))
+    history.record(
+        new,
+        at=now,
+        actor=SYSTEM,
+        roles=[],
+        what="deadline_recomputed",
+        from_stage=case.stage,
+        to_stage=case.stage,
+        changes={
+            "due": {"from": case.due.isoformat(), "to": due.isoformat()},
+            "provisional": fresh.provisional,
+        },
+        reason=REASON,
+        rules_version=rules.rules_version,
+    )
+    return Decision(new, list(facts))
+
+
+def _changed(old: Case, new: Case, rules: SiteRules, now: datetime) -> CaseDeadlineChanged:
+    assert old.due is not None and new.due is not None
+    return CaseDeadlineChanged(
+        case_id=new.id,
+        complaint_number=new.complaint_number,
+        stage=new.stage,
+        previous_due=old.due,
+        due=new.due,
+        previous_provisional=old.due_provisional,
+        provisional=new.due_provisional,
+        owner_department=new.owner_department,
+        reason=REASON,
+        changed_at=now,
+        rules_version=rules.rules_version,
+    )
