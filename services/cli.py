@@ -1,7 +1,7 @@
 """The `qloop` command line.
 
-    qloop run SERVICE            run one service (intake, workflow, survey, reporting)
-    qloop up [--detach]          run all four services with demo data (after infra up)
+    qloop run SERVICE            run one service (intake, workflow, survey, reporting, desk)
+    qloop up [--detach]          run the services with demo data and people (after infra up)
     qloop down                   stop services started with --detach
     qloop infra up|down|status   local RabbitMQ and database (deploy/local/infra.sh)
     qloop contracts export|check JSON Schemas + AsyncAPI (docs/events/), OpenAPI (docs/openapi/)
@@ -10,6 +10,8 @@
     qloop case history ID / qloop audit verify   case records and their hash chains
     qloop dlq list|show|replay   dead-lettered messages
     qloop privacy export|erase|status   a customer's contact details (services/privacy_cli.py)
+    qloop users add|list|show|disable|set-password|grant|revoke|import   people (the desk)
+    qloop keys add|list|revoke|hash   API keys of systems (the key file)
 
 Services are imported lazily, by name, so that they stay independent of each other.
 """
@@ -23,11 +25,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("intake", "workflow", "survey", "reporting")
+SERVICES = ("intake", "workflow", "survey", "reporting", "desk")
 # Modules that add their own sub-commands with `register(subparsers)`.
 TOOLS = (
     "services.common.rules.cli",
     "services.common.deadletters_cli",
+    "services.common.keys_cli",
+    "services.desk.cli",
     "services.intake.cli",
     "services.survey.cli",
     "services.workflow.cli",
@@ -96,6 +100,7 @@ SETTINGS_MODULES = (
     "services.common.settings",
     "services.survey.settings",
     "services.reporting.settings",
+    "services.desk.settings",
 )
 # QLOOP_ variables read by tools, not by a service's settings (deploy/local, tests, bench).
 TOOL_VARIABLES = frozenset(

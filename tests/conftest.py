@@ -40,7 +40,7 @@ async def database_name(infra: Infra, test_id: str) -> AsyncIterator[str]:
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         infra.mongodb_url, socketTimeoutMS=60_000
     )
-    for service in ("intake", "workflow", "survey", "reporting"):
+    for service in ("intake", "workflow", "survey", "reporting", "desk"):
         await client.drop_database(f"{name}_{service}")
     await client.close()
 

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.common.tokens import KeysUnavailable, PersonClaims, TokenRefused, TokenVerifier
@@ -40,7 +41,6 @@ from services.common.tokens import KeysUnavailable, PersonClaims, TokenRefused, 
 ALL_SITES = "*"
 # What a person may do at every site they belong to; the rest is granted in the directory.
 PERSON_SERVICE_ROLES = ("read", "act", "submit")
-GRANTABLE_SERVICE_ROLES = ("survey", "privacy", "admin")
 RELOAD_CHECK_SECONDS = 1.0
 log = logging.getLogger(__name__)
 
@@ -189,16 +189,22 @@ class Caller:
         return f"{who} does not hold the role {self.needed!r} at site {site!r}"
 
 
+# Declared as security schemes, so the OpenAPI documents say how to authenticate.
+_bearer = HTTPBearer(
+    auto_error=False, description="A person's access token (JWT) from the desk's /auth/token"
+)
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="A system's API key")
+
+
 async def caller(
     request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Depends(_api_key)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Caller:
     """FastAPI dependency: a person's bearer token (`Authorization: Bearer ...`) or a
     system's key (`X-API-Key`); 401 when neither is valid."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() == "bearer" and token:
-        return Caller.of_person(await _verified(request, token.strip()))
+    if bearer is not None and bearer.credentials:
+        return Caller.of_person(await _verified(request, bearer.credentials))
     ring: KeyRing = request.app.state.keyring
     key = ring.identify(x_api_key) if x_api_key else None
     if key is None:

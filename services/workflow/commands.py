@@ -46,20 +46,15 @@ def disposition(command: RecordDisposition) -> Decide:
     return decide
 
 
-def command_from_message(message: CaseCommand) -> Decide:
+def command_from_message(message: CaseCommand, actor: str, roles: tuple[str, ...]) -> Decide:
+    """The command's decision, by `actor` holding `roles` (from its verified token: the
+    message's own `actor` and `roles` are not evidence of anything)."""
     if message.action is None:
         return fields(
-            RecordFields(
-                message.case_id, dict(message.fields), message.actor, message.roles, message.reason
-            )
+            RecordFields(message.case_id, dict(message.fields), actor, roles, message.reason)
         )
     return transition(
         ExecuteTransition(
-            message.case_id,
-            message.action,
-            dict(message.fields),
-            message.actor,
-            message.roles,
-            message.reason,
+            message.case_id, message.action, dict(message.fields), actor, roles, message.reason
         )
     )

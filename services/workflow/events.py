@@ -12,6 +12,7 @@ from services.common.contracts.surveys import SurveyActionRequired
 from services.common.messaging.consumer import Handler, Outcome, Rejected
 from services.common.messaging.topology import QueueSpec
 from services.common.rulebook import UnknownSite
+from services.common.tokens import TokenRefused, TokenVerifier
 from services.workflow.commands import command_from_message
 from services.workflow.domain.commands import CorrectiveActionRequest, Refused
 from services.workflow.handlers import CaseService
@@ -69,7 +70,35 @@ def on_action_required(service: CaseService) -> Handler:
     return handle
 
 
-def on_command(service: CaseService) -> Handler:
+async def acting_person(
+    tokens: TokenVerifier | None, message: CaseCommand, site: str
+) -> tuple[str, tuple[str, ...]]:
+    """Who sends `message` and their workflow roles at `site`, from its token alone.
+    A missing, invalid or expired token, or a person without a role there, is refused
+    for good (a dead letter with the reason). The desk's keys being unreachable is not
+    the message's fault: that raises, and the message is retried."""
+    if message.token is None:
+        raise Rejected(
+            "unauthenticated: a case.command must carry the acting person's access token "
+            "(data.token); its actor and roles are not trusted",
+            ["data.token"],
+        )
+    if tokens is None:
+        raise Rejected(
+            "unauthenticated: this workflow verifies no tokens (QLOOP_TOKEN_JWKS_URL is not set)",
+            ["data.token"],
+        )
+    try:
+        person = await tokens.verify(message.token)
+    except TokenRefused as exc:
+        raise Rejected(f"unauthenticated: invalid token: {exc}", ["data.token"]) from None
+    if site not in person.sites:
+        reason = f"forbidden: person {person.sub!r} holds no role at site {site!r}"
+        raise Rejected(reason, ["data.token"])
+    return person.sub, person.sites[site]
+
+
+def on_command(service: CaseService, tokens: TokenVerifier | None) -> Handler:
     async def handle(envelope: Envelope[BaseModel]) -> Outcome:
         message = envelope.data
         assert isinstance(message, CaseCommand)
@@ -77,10 +106,11 @@ def on_command(service: CaseService) -> Handler:
             raise Rejected(
                 f"case {message.case_id} is not a case of site {envelope.site}", ["data.case_id"]
             )
+        actor, roles = await acting_person(tokens, message, envelope.site)
         try:
             _, stored = await service.run(
                 message.case_id,
-                command_from_message(message),
+                command_from_message(message, actor, roles),
                 expected_version=message.expected_version,
                 event_id=str(envelope.id),
                 correlation_id=envelope.correlationid,

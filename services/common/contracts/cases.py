@@ -179,8 +179,10 @@ class CaseReopened(Contract):
 @register(
     "case.command",
     1,
-    "A request from another system to act on a case: run a transition (`action`) with "
-    "fields. The workflow service may refuse it (dead-lettered with the reason).",
+    "A request to act on a case on someone's behalf: run a transition (`action`) with "
+    "fields. It carries that person's access token from the desk (`token`); the workflow "
+    "takes who acts and their roles at the site from the verified token, never from the "
+    "message, and refuses a command without a valid token (dead-lettered with the reason).",
 )
 class CaseCommand(Contract):
     case_id: str = Field(min_length=1)
@@ -188,7 +190,20 @@ class CaseCommand(Contract):
         default=None, description="A transition's action; None records the fields only."
     )
     fields: dict[str, Any] = Field(default_factory=dict)
-    actor: str = Field(min_length=1, max_length=200)
-    roles: tuple[str, ...] = Field(min_length=1)
+    token: str | None = Field(
+        default=None,
+        max_length=8192,
+        description="The acting person's access token (a JWT from the desk). Required: "
+        "a command without a valid one is refused.",
+    )
+    actor: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Ignored: the actor is the token's person. Kept for older senders.",
+    )
+    roles: tuple[str, ...] = Field(
+        default=(),
+        description="Ignored: roles come from the token. Kept for older senders.",
+    )
     reason: str | None = Field(default=None, max_length=2000)
     expected_version: int | None = Field(default=None, ge=0)

@@ -1,0 +1,93 @@
+"""Composition root of the desk: directory, sign-in, sessions, tokens and their keys."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.common.clock import Clock
+from services.common.runtime import (
+    ServiceContext,
+    ServiceDefinition,
+    Wiring,
+    create_service_app,
+)
+from services.common.settings import ServiceSettings
+from services.common.tokens import TokenVerifier
+from services.desk import api, sessions, store
+from services.desk.handlers import Desk
+from services.desk.passwords import Passwords
+from services.desk.settings import desk_settings
+from services.desk.signing import SigningKeys
+
+NAME = "desk"
+ROTATION_CHECK_SECONDS = 3600.0
+log = logging.getLogger(__name__)
+
+
+def build_desk(ctx: ServiceContext, directory: store.DirectoryStore) -> Desk:
+    settings = desk_settings(ctx.settings)
+    return Desk(
+        store=directory,
+        rulebook=ctx.rulebook,
+        clock=ctx.clock,
+        passwords=Passwords(),
+        policy=settings.policy(),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
+
+
+async def wire(ctx: ServiceContext) -> Wiring:
+    desk = build_desk(ctx, store.MongoDirectory(ctx.db))
+    rotation = desk_settings(ctx.settings).key_rotation
+    desk.keys = await SigningKeys.load(desk.store, ctx.clock.now(), rotation)
+    ctx.state["desk"] = desk
+    return {}
+
+
+async def rotate_keys(ctx: ServiceContext) -> None:
+    """A new signing key once the current one is older than QLOOP_DESK_KEY_ROTATION_DAYS."""
+    desk: Desk = ctx.state["desk"]
+    rotation = desk_settings(ctx.settings).key_rotation
+    while True:
+        await asyncio.sleep(ROTATION_CHECK_SECONDS)
+        try:
+            desk.keys = await SigningKeys.load(desk.store, ctx.clock.now(), rotation)
+        except Exception:
+            log.exception("signing key rotation failed; will retry")
+
+
+DEFINITION = ServiceDefinition(
+    name=NAME,
+    default_port=8085,
+    indexes=store.INDEXES,
+    routers=(api.router, sessions.router),
+    wire=wire,
+    background=(rotate_keys,),
+)
+
+
+def create_app(settings: ServiceSettings, *, clock: Clock | None = None) -> FastAPI:
+    settings = desk_settings(settings)
+    app = create_service_app(DEFINITION, settings, clock=clock)
+    app.state.desk_settings = settings
+
+    async def own_keys() -> Mapping[str, Any]:
+        desk: Desk = app.state.ctx.state["desk"]
+        assert desk.keys is not None
+        return desk.keys.jwks()
+
+    # The desk checks its own tokens (a person with `admin` managing people) with the keys
+    # it holds, not over HTTP to itself.
+    app.state.tokens = TokenVerifier(
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        fetch_jwks=own_keys,
+        refetch_seconds=0.0,
+    )
+    return app
