@@ -26,7 +26,7 @@ from services.common.rulebook import Rulebook
 from services.common.rules import SiteRules
 from services.common.storage.outbox import Kick
 from services.workflow.agenda import Agenda
-from services.workflow.domain import recurrence
+from services.workflow.domain import clocks, recurrence
 from services.workflow.domain.case import Case
 from services.workflow.domain.commands import CorrectiveActionRequest, Refused
 from services.workflow.domain.deadlines import Deadline
@@ -248,4 +248,5 @@ def view(case: Case, now: datetime) -> dict[str, Any]:
     body["overdue"] = case.overdue(now)
     body["history_length"] = len(case.history)
     body["history_head"] = case.history[-1].hash if case.history else None
+    body["clocks"] = clocks.time_left(case, now)  # each run, with the seconds left
     return body

@@ -16,6 +16,7 @@ from services.common.contracts.cases import (
 from services.workflow.domain import clocks, deadlines
 from services.workflow.domain.commands import RecordFields
 from services.workflow.domain.transitions import record_fields
+from services.workflow.handlers import view
 from tests.unit.workflow.builders import Driver, review_to_close, rules_for, to_review
 
 pytestmark = pytest.mark.unit
@@ -169,3 +170,10 @@ def test_time_left_is_shown_for_running_clocks() -> None:
     shown = {c["clock"]: c for c in clocks.time_left(d.case, MONDAY + timedelta(hours=25))}
     assert shown["respond"]["running"] is True
     assert shown["respond"]["seconds_left"] == -3600 and shown["respond"]["overdue"] is True
+
+
+def test_the_case_view_shows_each_clock_with_its_time_left() -> None:
+    d = Driver(rules_for("demo"), MONDAY)
+    body = view(d.case, MONDAY + timedelta(hours=1))
+    respond = next(c for c in body["clocks"] if c["clock"] == "respond")
+    assert respond["seconds_left"] == 23 * 3600 and respond["owner"] == "case_owner"
