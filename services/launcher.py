@@ -1,4 +1,4 @@
-"""`qloop up`: the four services as child processes, demo data, and where to look.
+"""`qloop up`: the services as child processes, demo data and people, and where to look.
 
 It expects QLOOP_AMQP_URL and QLOOP_MONGODB_URL (as `qloop infra up` prints them).
 In the foreground it stops the services on Ctrl-C; with --detach it leaves them
@@ -21,7 +21,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "state"
-PORTS = {"intake": 8081, "workflow": 8082, "survey": 8083, "reporting": 8084}
+PORTS = {"intake": 8081, "workflow": 8082, "survey": 8083, "reporting": 8084, "desk": 8085}
+DESK = f"http://127.0.0.1:{PORTS['desk']}"
+# The demo people of each site: (id prefix, name, the role whose department they belong
+# to, roles granted beside it).
+DEMO_PEOPLE = (
+    ("clerk", "Complaint clerk", "complaint_owner", ()),
+    ("engineer", "Quality engineer", "quality", ()),
+    ("rep", "Management representative", None, ("management_rep",)),
+    ("manager", "Quality manager", "quality", ("manager",)),
+)
 
 
 def _ready(port: int) -> bool:
@@ -110,6 +119,36 @@ def _secret(name: str) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def demo_people(api_key: str, password: str) -> list[str]:
+    """A clerk, a quality engineer, a management representative and a quality manager at
+    each site with a rule file, added at the desk (again on a second start: kept)."""
+    from services.common.rulebook import Rulebook
+
+    rulebook = Rulebook.load(Path(os.environ.get("QLOOP_RULES_DIR") or ROOT / "rules"))
+    added = []
+    for site in rulebook.sites:
+        rules = rulebook.for_site(site)
+        for prefix, name, department_role, roles in DEMO_PEOPLE:
+            departments = [d.id for d in rules.departments if department_role in d.roles][:1]
+            person_id = f"{prefix}.{site}"
+            person = {
+                "id": person_id,
+                "name": f"{name} ({site})",
+                "email": f"{prefix}.{site}@example.com",
+                "language": "zh" if "zh" in rules.site.languages else "en",
+                "grants": [{"site": site, "departments": departments, "roles": list(roles)}],
+                "password": password,
+            }
+            try:
+                _post(f"{DESK}/admin/people", person, headers={"X-API-Key": api_key})
+            except urllib.error.HTTPError as exc:
+                reason = exc.read().decode(errors="replace")
+                if "exists already" not in reason:  # else: kept from an earlier start
+                    raise RuntimeError(f"demo person {person_id}: {reason}") from None
+            added.append(person_id)
+    return added
+
+
 def load_demo(api_key: str) -> list[str]:
     """Demo data through the public APIs; returns lines to print."""
     lines = []
@@ -142,6 +181,8 @@ def run_system(*, demo: bool, detach: bool) -> int:
         "QLOOP_API_KEYS_FILE": str(keys_file),
         "QLOOP_SURVEY_LINK_SECRET": os.environ.get("QLOOP_SURVEY_LINK_SECRET")
         or _secret("survey-link-secret"),
+        "QLOOP_TOKEN_JWKS_URL": os.environ.get("QLOOP_TOKEN_JWKS_URL")
+        or f"{DESK}/.well-known/jwks.json",
     }
     processes: dict[str, subprocess.Popen[bytes]] = {}
     for name, port in PORTS.items():
@@ -161,6 +202,8 @@ def run_system(*, demo: bool, detach: bool) -> int:
     try:
         _wait_ready(processes)
         lines = load_demo(api_key) if demo else []
+        password = _secret("demo-password")
+        people = demo_people(api_key, password) if demo else []
     except Exception as exc:
         print(f"qloop up: {exc}", file=sys.stderr)
         _stop(processes)
@@ -173,6 +216,14 @@ def run_system(*, demo: bool, detach: bool) -> int:
     print(f"  API key    {api_key}   (header X-API-Key; stored in state/demo-api-key.txt)")
     for line in lines:
         print(f"  demo: {line}")
+    if people:
+        print(f"  sign in    {DESK}/sign-in   as any of: {', '.join(people)}")
+        print(f"             password {password}   (stored in state/demo-password)")
+        print(
+            f"  a token    curl -s {DESK}/auth/token -H 'content-type: application/json' "
+            f'-d \'{{"login": "{people[0]}", "password": "{password}"}}\''
+        )
+        print("             then: -H 'Authorization: Bearer TOKEN' on any service")
     if detach:
         print("stop with: qloop down  (or kill the pids in state/pids/)")
         return 0

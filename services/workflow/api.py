@@ -117,7 +117,7 @@ async def _run(
 def _roles(key: Caller, case_id: str) -> tuple[str, ...]:
     """The caller's workflow roles at the case's site (ids are `<site>:<number>`)."""
     site = case_id.partition(":")[0]
-    return tuple(r for r in key.roles_at(site) if r not in ("read", "act"))
+    return tuple(r for r in key.roles_at(site) if r not in ("read", "act", "submit"))
 
 
 @router.get("/cases/{case_id}", summary="One case")
