@@ -4,6 +4,7 @@ running intake service, their times treated as history."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,10 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from services.common.clock import SystemClock
-from services.common.contracts.registry import parse_event
+from services.common.contracts.registry import new_event, parse_event, to_json
 from services.common.messaging.topology import EVENTS_EXCHANGE
 from services.common.rulebook import Rulebook
+from services.common.rules import load_rules
 from services.common.settings import ServiceSettings
 from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import ensure_indexes
@@ -25,9 +27,13 @@ from services.intake.cli import run_import
 from services.intake.handlers import Intake
 from services.intake.importer import import_file
 from services.intake.metrics import intake_metrics
+from services.workflow.app import create_app as create_workflow
+from services.workflow.store import from_document
 from tests.support.infra import Infra
 from tests.support.services import running
+from tests.support.surveys import site_rules
 from tests.support.waiting import eventually
+from tests.unit.workflow.builders import registered
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,3 +112,76 @@ async def test_rows_imported_beside_the_running_service_are_published_at_once(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_imported_history_opens_cases_with_the_past_recorded_not_announced(
+    settings: ServiceSettings, infra: Infra, tmp_path: Path, site: str
+) -> None:
+    # The example rows were received in January 2026: every due time of their first stage
+    # and its escalations is over. Their cases open with due times from the receipt, the
+    # past in their history, and no alarm; a live complaint received as long ago (the
+    # control) fires its missed deadline and escalation at once.
+    rules_dir = site_rules(tmp_path, "abc-company", site)  # no other test's cases
+    service_settings = settings.model_copy(update={"rules_dir": rules_dir})
+    history = tmp_path / "history.csv"
+    history.write_text(
+        (ROOT / "docs/examples/complaints.csv").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    control_number = "SZ-CONTROL-1"
+    control = registered(
+        load_rules(rules_dir / "abc-company.yaml"),
+        datetime(2026, 1, 5, 1, 10, tzinfo=UTC),
+        number=control_number,
+    )
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with (
+        connection,
+        running(create_app(service_settings)) as (_, intake_ctx),
+        running(create_workflow(service_settings)) as (_, workflow_ctx),
+    ):
+        channel = await connection.channel()
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(EVENTS_EXCHANGE, routing_key=f"{site}.case.*")
+        await eventually(lambda: _true(intake_ctx.relay.full_passes >= 1))
+        report = await run_import(service_settings, history, site=site, source="legacy")
+        assert report.registered == 3
+        cases = workflow_ctx.db["cases"]
+
+        async def opened() -> list[dict[str, Any]]:
+            found = await cases.find({}).to_list()
+            return found if len(found) == 3 else []
+
+        imported = await eventually(opened, timeout=30)
+        message = aio_pika.Message(
+            to_json(new_event(control, site=site, source="/qloop/intake", time=_now())),
+            content_type="application/json",
+        )
+        await channel.default_exchange.publish(
+            message, routing_key=f"{settings.queue_prefix}workflow.complaints"
+        )
+        seen: list[Any] = []
+
+        async def control_alarmed() -> bool:
+            while (got := await queue.get(no_ack=True, fail=False)) is not None:
+                seen.append(parse_event(got.body))
+            alarms = {e.type for e in seen if e.subject == f"{site}:{control_number}"}
+            return {"case.deadline_missed", "case.escalated"} <= alarms
+
+        await eventually(control_alarmed, timeout=30)
+        imported_ids = {c["_id"] for c in imported}
+        fired = await workflow_ctx.db["fired"].find({}, {"case_id": 1}).to_list()
+        assert imported_ids.isdisjoint(f["case_id"] for f in fired)
+    alarms = {"case.deadline_missed", "case.escalated", "case.deadline_approaching"}
+    assert not [e for e in seen if e.subject in imported_ids and e.type in alarms]
+    for case in map(from_document, imported):
+        received = case.event_times["received"]
+        assert case.event_times["registered"] == received  # history: from the receipt
+        assert case.visits[0].entered_at == received
+        assert case.due is not None and case.due < case.opened_at
+        past = [h for h in case.history if h.what == "over_before_import"]
+        kinds = {(o["kind"], o["rule"]) for o in past[0].changes["over"]}
+        assert ("missed", None) in kinds and ("escalation", "missed-manager") in kinds
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -6,6 +6,8 @@ records: `approaching` at the earliest `near` lead, `missed` at the due time, an
 time, again every `repeat_every`). A record carries the case's deadline token; when the
 case moves on or gets an extension the token changes and older records no longer apply.
 A case-wide due (survey actions) uses the token `case` and applies while the case is open.
+A case a history import opened (event time `imported`) announces nothing whose time was
+over before the import: `over_at_import` lists it for the case history instead.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from services.workflow.domain.case import Case
 
 Kind = Literal["approaching", "missed", "escalation"]
 CASE_SCOPE = "case"
+IMPORTED = "imported"  # the event time at which a history import opened the case
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,9 @@ class Deadline:
         return f"{self.case_id}|{self.token}|{self.kind}|{self.rule or '-'}|{self.occurrence}"
 
 
-def plan(case: Case, rules: SiteRules) -> list[Deadline]:
-    """Every deadline record the case needs now (none once it is closed)."""
+def plan(case: Case, rules: SiteRules, *, with_past: bool = False) -> list[Deadline]:
+    """Every deadline record the case needs now (none once it is closed). `with_past`:
+    also those an imported case leaves to its history (`over_at_import`)."""
     if case.terminal:
         return []
     planned = []
@@ -60,7 +64,38 @@ def plan(case: Case, rules: SiteRules) -> list[Deadline]:
         since = clocks.since(run, case)
         token, scope = clocks.token(run), clocks.scope(run)
         planned += _around(case, rules, scope, token, run.due, since, chasing)
-    return planned
+    imported = case.event_times.get(IMPORTED)
+    return planned if imported is None or with_past else _live(case, planned, imported)
+
+
+def _live(case: Case, planned: list[Deadline], imported: datetime) -> list[Deadline]:
+    """What an imported case announces: records due after its import; a notice ahead of
+    a due time still to come (approaching, a `near` escalation), at the import. A record
+    at the import itself was due before it, or moved there from the past (`_around`
+    announces at `since` what was due earlier): over. A stage entered after the import
+    is live whatever its times (a due already past is missed at once)."""
+    stage_entered_after = bool(case.visits) and case.visits[-1].entered_at > imported
+    live = []
+    for record in planned:
+        if record.fire_at > imported or (
+            stage_entered_after and record.token == case.deadline_token
+        ):
+            live.append(record)
+        elif record.due > imported:
+            live.append(replace(record, fire_at=imported))
+    return live
+
+
+def over_at_import(case: Case, rules: SiteRules) -> list[Deadline]:
+    """The missed due times and escalations of an imported case that were over before the
+    import, in time order: recorded in its history, not sent as a burst of stale alarms
+    (nor repeated: a repetition would come for every imported case at once)."""
+    imported = case.event_times.get(IMPORTED)
+    if imported is None:
+        return []
+    live = {record.id for record in plan(case, rules)}
+    past = [r for r in plan(case, rules, with_past=True) if r.id not in live]
+    return sorted((r for r in past if r.kind != "approaching"), key=lambda r: r.fire_at)
 
 
 def _around(

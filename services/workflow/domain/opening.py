@@ -7,7 +7,7 @@ from datetime import datetime
 from services.common.contracts.cases import CaseEscalated, CaseOpened
 from services.common.contracts.complaints import ComplaintRegistered
 from services.common.rules import SiteRules
-from services.workflow.domain import clocks, history, recurrence, stages
+from services.workflow.domain import clocks, deadlines, history, recurrence, stages
 from services.workflow.domain.case import Case, instant
 from services.workflow.domain.commands import CorrectiveActionRequest
 from services.workflow.domain.decisions import Decision
@@ -32,9 +32,17 @@ def open_for_complaint(
     earlier: list[Case] | None = None,
 ) -> Decision:
     """The case of a registered complaint; `earlier` are the closed cases it repeats
-    (most recent first), found with `recurrence.key_of` in the rules' window."""
+    (most recent first), found with `recurrence.key_of` in the rules' window.
+
+    An imported complaint is history: it was registered and its case begun at its receipt,
+    so its due times count from then; what was over before the import goes to the case
+    history (`_past_recorded`), and only what is still ahead is announced."""
     now = instant(now)
     complaint = registered.complaint
+    received = instant(complaint.received_at)
+    times = {"received": received, "registered": instant(registered.registered_at)}
+    if registered.imported:
+        times.update({"registered": received, deadlines.IMPORTED: now})
     classification = registered.classification.model_dump(mode="json")
     case = Case(
         id=case_id(complaint.site, registered.number),
@@ -49,17 +57,15 @@ def open_for_complaint(
         complaint=complaint.model_dump(mode="json", exclude={"contact"}),
         stage=rules.workflow.initial,
         customer_deadline=_ms(complaint.customer_deadline),
-        event_times={
-            "received": instant(complaint.received_at),
-            "registered": instant(registered.registered_at),
-        },
+        event_times=times,
         recurrence_key=recurrence.key_of(rules, registered),
         opened_at=now,
         rules_version=rules.rules_version,
     )
     if earlier:
         case.repeat, case.repeat_of = True, earlier[0].id
-    return _opened(case, rules, now, earlier or [])
+    entered = received if registered.imported else now
+    return _opened(case, rules, now, earlier or [], entered=entered)
 
 
 def open_for_action(
@@ -93,8 +99,15 @@ def _action_field(rules: SiteRules, action: dict[str, str]) -> dict[str, object]
     return {names[0]: [action]} if names else {}
 
 
-def _opened(case: Case, rules: SiteRules, now: datetime, earlier: list[Case]) -> Decision:
-    stages.enter(rules, case, case.stage, now)
+def _opened(
+    case: Case,
+    rules: SiteRules,
+    now: datetime,
+    earlier: list[Case],
+    *,
+    entered: datetime | None = None,
+) -> Decision:
+    stages.enter(rules, case, case.stage, entered or now)
     history.record(
         case,
         at=now,
@@ -108,10 +121,33 @@ def _opened(case: Case, rules: SiteRules, now: datetime, earlier: list[Case]) ->
     )
     decision = Decision(case, [_opened_fact(case, now)])
     clocks.follow(None, decision, rules, now)
+    _past_recorded(case, rules, now)
     escalation = _repeat_escalation(case, rules, now, earlier)
     if escalation is not None:
         decision.facts.append(escalation)
     return decision
+
+
+def _past_recorded(case: Case, rules: SiteRules, now: datetime) -> None:
+    """An imported case: one history entry naming each due time missed and escalation
+    reached before the import, none of which is announced."""
+    past = deadlines.over_at_import(case, rules)
+    if not past:
+        return
+    over = [
+        {"kind": r.kind, "stage": r.stage, "rule": r.rule, "at": r.fire_at, "due": r.due}
+        for r in past
+    ]
+    history.record(
+        case,
+        at=now,
+        actor=SYSTEM,
+        roles=[],
+        what="over_before_import",
+        changes={"over": over},
+        reason=f"imported; received {case.event_times['received'].isoformat()}",
+        rules_version=rules.rules_version,
+    )
 
 
 def _opened_fact(case: Case, now: datetime) -> CaseOpened:
