@@ -95,7 +95,7 @@ async def test_a_case_in_register_escalates_its_response_clock_once_across_a_res
     ]
     missed = next(e.data for e in first if e.type == "case.deadline_missed")
     assert missed.stage == "clock:respond" and missed.due == RESPOND_DUE
-    assert missed.clock_owner_departments == ("quality",)  # case_owner: the routed department
+    assert missed.acting_departments == ("quality",)  # case_owner: the routed department
     escalated = {e.data.rule: e.data for e in first if e.type == "case.escalated"}
     assert escalated["missed-manager"].reason == "deadline_missed"
     assert escalated["missed-manager"].departments == ("quality",)

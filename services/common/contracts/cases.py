@@ -61,14 +61,20 @@ class _DeadlineFact(Contract):
     case_id: str
     complaint_number: str
     stage: str = Field(
-        description="The stage whose deadline it is, `case` for a case due, or "
-        "`clock:<id>` for a case clock."
+        description="The stage whose deadline it is, `case` for a case due, "
+        "`clock:<id>` for a case clock or `action:<field>` for a CAPA action item."
     )
     due: AwareDatetime
     owner_department: str
     clock: str | None = Field(default=None, description="The case clock's id, if it is one.")
-    clock_owner_departments: tuple[str, ...] = Field(
-        default=(), description="A clock's owner (who must act), resolved to departments."
+    action: str | None = Field(
+        default=None, description="A CAPA action item's `what` (stage `action:<field>`)."
+    )
+    action_owner: str | None = Field(default=None, description="The action item's owner.")
+    acting_departments: tuple[str, ...] = Field(
+        default=(),
+        description="Who must act, resolved to departments: a clock's owner, or an action "
+        "item's owner when it is a department or role of the site.",
     )
 
 
@@ -109,6 +115,7 @@ class CaseEscalated(Contract):
     occurrence: int = Field(default=0, ge=0)
     due: AwareDatetime | None = None
     clock: str | None = Field(default=None, description="The case clock's id, if it is one.")
+    action: str | None = Field(default=None, description="A CAPA action item's `what`.")
     escalated_at: AwareDatetime
 
 

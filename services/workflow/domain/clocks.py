@@ -12,18 +12,16 @@ deadlines.py with the token `clock:<id>.r<run>`, so each run fires once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 from services.common.contracts.cases import CaseClockStopped
 from services.common.rules import SiteRules
 from services.common.rules.clocks import clock_due, clocks_for
-from services.common.rules.schema_clocks import CLOCK_OWNER, CLOSED, FIELD_EVENT, Clock
+from services.common.rules.schema_clocks import CLOSED, FIELD_EVENT, Clock
 from services.common.rules.schema_complaints import EscalationRule
 from services.workflow.domain.case import Case, ClockRun, instant
 from services.workflow.domain.decisions import Decision
-from services.workflow.domain.people import recipients
 from services.workflow.domain.stages import classification_of
 
 SCOPE = "clock:"
@@ -113,16 +111,6 @@ def is_clock(deadline_token: str) -> bool:
     return deadline_token.startswith(SCOPE)
 
 
-def chased(case: Case, rules: SiteRules) -> Iterator[tuple[ClockRun, tuple[EscalationRule, ...]]]:
-    """Running clocks the rules still have, with the escalation rules that chase them: the
-    clock's own, else the site's rules that name no stage."""
-    specs = {c.id: c for c in rules.clocks}
-    for run in running(case):
-        spec = specs.get(run.clock)
-        if spec is not None:
-            yield run, escalations(spec, rules)
-
-
 def escalations(spec: Clock, rules: SiteRules) -> tuple[EscalationRule, ...]:
     if spec.escalation is not None:
         return spec.escalation
@@ -142,32 +130,6 @@ def run_of(case: Case, deadline_token: str) -> ClockRun | None:
 def applies(case: Case, deadline_token: str, due: datetime) -> bool:
     run = run_of(case, deadline_token)
     return run is not None and run.stopped_at is None and run.due == due
-
-
-def escalation_rules(
-    case: Case, deadline_token: str, rules: SiteRules
-) -> tuple[EscalationRule, ...]:
-    """The rules a deadline record of this token may name (a stage's: the site's)."""
-    run = run_of(case, deadline_token) if is_clock(deadline_token) else None
-    spec = next((c for c in rules.clocks if run and c.id == run.clock), None)
-    return rules.escalation if spec is None else escalations(spec, rules)
-
-
-def notified(
-    rules: SiteRules, case: Case, deadline_token: str, notify: Iterable[str]
-) -> tuple[str, ...]:
-    """Departments to tell; `clock_owner` is the clock's owner."""
-    run = run_of(case, deadline_token) if is_clock(deadline_token) else None
-    names = [run.owner if run and name == CLOCK_OWNER else name for name in notify]
-    return recipients(rules, case, names)
-
-
-def fact_fields(case: Case, deadline_token: str, rules: SiteRules) -> dict[str, Any]:
-    """What a clock's approaching/missed facts add: the clock and who must act."""
-    run = run_of(case, deadline_token) if is_clock(deadline_token) else None
-    if run is None:
-        return {}
-    return {"clock": run.clock, "clock_owner_departments": recipients(rules, case, [run.owner])}
 
 
 def time_left(case: Case, now: datetime) -> list[dict[str, Any]]:

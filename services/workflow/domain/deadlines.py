@@ -24,7 +24,7 @@ from services.common.contracts.cases import (
 from services.common.contracts.envelope import Contract
 from services.common.rules import Duration, SiteRules, due_time
 from services.common.rules.schema_complaints import EscalationRule
-from services.workflow.domain import clocks
+from services.workflow.domain import chased
 from services.workflow.domain.case import Case
 
 Kind = Literal["approaching", "missed", "escalation"]
@@ -60,10 +60,10 @@ def plan(case: Case, rules: SiteRules, *, with_past: bool = False) -> list[Deadl
         planned += _around(case, rules, case.stage, case.deadline_token, case.due, entered)
     if case.case_due is not None:
         planned += _around(case, rules, CASE_SCOPE, CASE_SCOPE, case.case_due, case.opened_at)
-    for run, chasing in clocks.chased(case, rules):
-        since = clocks.since(run, case)
-        token, scope = clocks.token(run), clocks.scope(run)
-        planned += _around(case, rules, scope, token, run.due, since, chasing)
+    for chase in chased.chases(case, rules):  # case clocks and CAPA action items
+        planned += _around(
+            case, rules, chase.scope, chase.token, chase.due, chase.since, chase.escalations
+        )
     imported = case.event_times.get(IMPORTED)
     return planned if imported is None or with_past else _live(case, planned, imported)
 
@@ -140,8 +140,8 @@ def applies(deadline: Deadline, case: Case | None) -> bool:
         return False
     if deadline.token == CASE_SCOPE:
         return case.case_due == deadline.due
-    if clocks.is_clock(deadline.token):
-        return clocks.applies(case, deadline.token, deadline.due)
+    if chased.is_chased(deadline.token):
+        return chased.applies(case, deadline.token, deadline.due)
     return deadline.token == case.deadline_token
 
 
@@ -156,12 +156,12 @@ def fire(
         "due": deadline.due,
         "owner_department": case.owner_department,
     }
-    common |= clocks.fact_fields(case, deadline.token, rules)
+    common |= chased.fact_fields(case, deadline.token, rules)
     if deadline.kind == "approaching":
         return [CaseDeadlineApproaching(**common, noticed_at=now)], None
     if deadline.kind == "missed":
         return [CaseDeadlineMissed(**common, noticed_at=now)], None
-    chasing = clocks.escalation_rules(case, deadline.token, rules)
+    chasing = chased.escalation_rules(case, deadline.token, rules)
     rule = next((e for e in chasing if e.id == deadline.rule), None)
     if rule is None:  # the rule file no longer has it
         return [], None
@@ -172,10 +172,11 @@ def fire(
         reason=f"deadline_{'approaching' if rule.event == 'near' else 'missed'}",
         rule=rule.id,
         notify=tuple(rule.notify),
-        departments=clocks.notified(rules, case, deadline.token, rule.notify),
+        departments=chased.notified(rules, case, deadline.token, rule.notify),
         occurrence=deadline.occurrence,
         due=deadline.due,
         clock=common.get("clock"),
+        action=common.get("action"),
         escalated_at=now,
     )
     return [fact], _next(deadline, rule, rules)

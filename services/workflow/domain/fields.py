@@ -9,7 +9,7 @@ from services.common.rules import SiteRules
 from services.common.rules.schema_workflow import CaseField, FieldType
 from services.workflow.domain.commands import Refused
 
-ACTION_KEYS = {"what", "owner", "due"}
+ACTION_KEYS = {"what", "owner", "due"}  # and `done_at` once done: its chasing ends
 
 
 def validate_fields(rules: SiteRules, values: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +61,8 @@ def _check_actions(value: Any) -> str | None:
             return f"action {i + 1}: what, owner and due must be filled"
         if not _is_date(item["due"]):
             return f"action {i + 1}: due must be an ISO date or time"
+        if item.get("done_at") not in (None, "") and not _is_date(item["done_at"]):
+            return f"action {i + 1}: done_at (when it was done) must be an ISO date or time"
     return None
 
 

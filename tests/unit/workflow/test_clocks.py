@@ -60,7 +60,7 @@ def test_a_case_sitting_in_register_is_chased_on_its_response_clock() -> None:
     (fact,) = facts
     assert isinstance(fact, CaseDeadlineMissed) and again is None
     assert fact.stage == "clock:respond" and fact.clock == "respond"
-    assert fact.clock_owner_departments == ("quality",)  # case_owner: the routed department
+    assert fact.acting_departments == ("quality",)  # case_owner: the routed department
     escalation = planned[("clock:respond", "escalation", "missed")]
     (escalated,), _ = deadlines.fire(escalation, d.case, d.rules, MONDAY + timedelta(hours=24))
     assert isinstance(escalated, CaseEscalated) and escalated.clock == "respond"
