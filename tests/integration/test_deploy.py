@@ -47,10 +47,11 @@ def test_compose_file_resolves_and_names_every_part() -> None:
         "workflow",
         "survey",
         "reporting",
+        "desk",
         "prometheus",
         "grafana",
     } <= set(services)
-    for name in ("intake", "workflow", "survey", "reporting"):
+    for name in ("intake", "workflow", "survey", "reporting", "desk"):
         assert services[name]["command"] == [name]
         assert "healthcheck" in services[name]
         assert services[name]["environment"]["QLOOP_MONGODB_URL"].endswith("replicaSet=rs0")
@@ -76,6 +77,7 @@ def test_kubernetes_overlay_has_probes_limits_budgets_and_scaling() -> None:
         "qloop-workflow",
         "qloop-survey",
         "qloop-reporting",
+        "qloop-desk",
     }
     for deployment in deployments:
         assert deployment["metadata"]["namespace"] == "qloop-sz"
@@ -86,13 +88,16 @@ def test_kubernetes_overlay_has_probes_limits_budgets_and_scaling() -> None:
         secrets = {
             e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e
         }
-        assert secrets == {"amqp-url", "mongodb-url", "survey-link-secret"}
+        needs_link_secret = deployment["metadata"]["name"] != "qloop-desk"
+        assert secrets == {"amqp-url", "mongodb-url"} | (
+            {"survey-link-secret"} if needs_link_secret else set()
+        )
     budgets = {
         d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]
         for d in documents
         if d["kind"] == "PodDisruptionBudget"
     }
-    assert budgets == {"intake", "workflow", "survey", "reporting"}
+    assert budgets == {"intake", "workflow", "survey", "reporting", "desk"}
     scaled = {
         d["spec"]["scaleTargetRef"]["name"]
         for d in documents
