@@ -76,6 +76,9 @@ class _DeadlineFact(Contract):
         description="Who must act, resolved to departments: a clock's owner, or an action "
         "item's owner when it is a department or role of the site.",
     )
+    kpi: str | None = Field(
+        default=None, description="The on-time KPI a clock stands for, if the rules say."
+    )
 
 
 @register(

@@ -25,6 +25,7 @@ EVENTS = (
     "case.opened",
     "case.stage_changed",
     "case.deadline_missed",
+    "case.clock_stopped",
     "case.deadline_changed",
     "case.escalated",
     "case.closed",
@@ -122,6 +123,8 @@ def _stage_changed(state: State, event: cases.CaseStageChanged) -> None:
 
 
 def _missed(state: State, event: cases.CaseDeadlineMissed) -> None:
+    if event.kpi is not None:
+        _clock_outcome(state, event.kpi, "late")
     noticed = instant(event.noticed_at)
     if noticed >= state["missed"].get(event.stage, noticed):
         state["missed"][event.stage] = noticed
@@ -139,6 +142,18 @@ def _deadline_changed(state: State, event: cases.CaseDeadlineChanged) -> None:
             "due": instant(event.due),
             "provisional": event.provisional,
         }
+
+
+def _clock_stopped(state: State, event: cases.CaseClockStopped) -> None:
+    if event.kpi is not None:
+        _clock_outcome(state, event.kpi, "on_time" if event.met else "late")
+
+
+def _clock_outcome(state: State, kpi: str, outcome: str) -> None:
+    """A KPI judged on a case clock: late once any of its clocks was missed or stopped
+    late (so the order of the missed and stopped events does not matter)."""
+    found = state.setdefault("clock_kpis", {})
+    found[kpi] = "late" if "late" in (found.get(kpi), outcome) else outcome
 
 
 def _escalated(state: State, event: cases.CaseEscalated) -> None:
@@ -174,6 +189,7 @@ FOLDS: dict[type[BaseModel], Any] = {
     cases.CaseOpened: _opened,
     cases.CaseStageChanged: _stage_changed,
     cases.CaseDeadlineMissed: _missed,
+    cases.CaseClockStopped: _clock_stopped,
     cases.CaseDeadlineChanged: _deadline_changed,
     cases.CaseEscalated: _escalated,
     cases.CaseClosed: _closed,

@@ -81,4 +81,9 @@ def fact_fields(case: Case, deadline_token: str, rules: SiteRules) -> dict[str, 
     run = clocks.run_of(case, deadline_token) if clocks.is_clock(deadline_token) else None
     if run is None:
         return {}
-    return {"clock": run.clock, "acting_departments": recipients(rules, case, [run.owner])}
+    spec = next((c for c in rules.clocks if c.id == run.clock), None)
+    return {
+        "clock": run.clock,
+        "kpi": spec.kpi if spec else None,
+        "acting_departments": recipients(rules, case, [run.owner]),
+    }
