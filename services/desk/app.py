@@ -9,7 +9,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from services.common import diagnostics
 from services.common.clock import Clock
+from services.common.messaging.topology import QueueSpec
 from services.common.runtime import (
     ServiceContext,
     ServiceDefinition,
@@ -47,7 +49,8 @@ async def wire(ctx: ServiceContext) -> Wiring:
     rotation = desk_settings(ctx.settings).key_rotation
     desk.keys = await SigningKeys.load(desk.store, ctx.clock.now(), rotation)
     ctx.state["desk"] = desk
-    return {}
+    pings = QueueSpec(f"{NAME}.events", ("*.diagnostic.ping",), ctx.settings.delivery_limit)
+    return {pings: {"diagnostic.ping": diagnostics.store_ping(ctx)}}
 
 
 async def rotate_keys(ctx: ServiceContext) -> None:
@@ -65,8 +68,10 @@ async def rotate_keys(ctx: ServiceContext) -> None:
 DEFINITION = ServiceDefinition(
     name=NAME,
     default_port=8085,
+    outbox_collections=(diagnostics.SENT,),
+    small_outbox_collections=(diagnostics.SENT,),
     indexes=store.INDEXES,
-    routers=(api.router, sessions.router),
+    routers=(diagnostics.router, api.router, sessions.router),
     wire=wire,
     background=(rotate_keys,),
 )

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("service", ["intake", "workflow", "survey", "reporting"])
+@pytest.mark.parametrize("service", ["intake", "workflow", "survey", "reporting", "desk"])
 async def test_metrics_pass_promtool(
     service: str, settings: ServiceSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
