@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import aio_pika
 import pytest
 
 from services.common.clock import ManualClock
-from services.common.messaging.topology import EVENTS_EXCHANGE
 from services.common.settings import ServiceSettings
 from services.workflow.app import create_app
-from tests.integration.test_workflow import QUEUES, ROOT, Tap, _opened, _registration
-from tests.support.infra import Infra
-from tests.support.keys import write_key_file
+from tests.integration import test_workflow as workflow_tests
+from tests.integration.test_workflow import Tap, _opened, _registration
 from tests.support.services import running
 from tests.support.waiting import eventually
 
@@ -31,30 +26,11 @@ FRIDAY = datetime(2025, 3, 7, 1, 0, tzinfo=UTC)  # 09:00 in Shenzhen
 RESPOND_DUE = FRIDAY + timedelta(hours=24)
 
 
-@pytest.fixture
-async def clock_settings(
-    settings: ServiceSettings, tmp_path: Path, infra: Infra
-) -> AsyncIterator[ServiceSettings]:
-    write_key_file(tmp_path / "keys.yaml", {"cs-sz": (["sz"], ["read", "act"])})
-    yield settings.model_copy(
-        update={"api_keys_file": tmp_path / "keys.yaml", "rules_dir": ROOT / "rules"}
-    )
-    connection = await aio_pika.connect(infra.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for name in QUEUES:
-            for suffix in ("", ".dead"):
-                await channel.queue_delete(f"{settings.queue_prefix}{name}{suffix}")
-
-
-@pytest.fixture
-async def sz_tap(infra: Infra, settings: ServiceSettings) -> AsyncIterator[Tap]:
-    connection = await aio_pika.connect(infra.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(EVENTS_EXCHANGE, routing_key="sz.case.*")
-        yield Tap(channel, queue, settings.queue_prefix)
+# The workflow tests' own fixtures (their settings with the shipped rules, and the tap on
+# sz case events), bound here under their names.
+wf_settings = workflow_tests.wf_settings
+tap = workflow_tests.tap
+keys = workflow_tests.keys
 
 
 def _respond(events: list[Any]) -> list[Any]:
@@ -72,20 +48,20 @@ async def _respond_events(tap: Tap, case_id: str, want: int) -> list[Any]:
 
 
 async def test_a_case_in_register_escalates_its_response_clock_once_across_a_restart(
-    clock_settings: ServiceSettings, sz_tap: Tap
+    wf_settings: ServiceSettings, tap: Tap
 ) -> None:
     clock = ManualClock(FRIDAY)
     number = f"SZ-C-{uuid.uuid4().hex[:8]}"
     case_id = f"sz:{number}"
-    async with running(create_app(clock_settings, clock=clock)) as (_, ctx):
-        await sz_tap.publish(_registration(number, FRIDAY))
+    async with running(create_app(wf_settings, clock=clock)) as (_, ctx):
+        await tap.publish(_registration(number, FRIDAY))
         case = await _opened(ctx, case_id)
         assert case["stage"] == "register" and case["due"] == FRIDAY + timedelta(days=3)
         (respond,) = [c for c in case["clocks"] if c["clock"] == "respond"]
         assert respond["due"] == RESPOND_DUE and respond["stopped_at"] is None
         clock.set(RESPOND_DUE + timedelta(minutes=5))  # the case is still in register
         # approaching, near-owner, missed, missed-manager: the clock's four records
-        first = await _respond_events(sz_tap, case_id, 4)
+        first = await _respond_events(tap, case_id, 4)
     kinds = sorted(e.type for e in first)
     assert kinds == [
         "case.deadline_approaching",
@@ -100,16 +76,16 @@ async def test_a_case_in_register_escalates_its_response_clock_once_across_a_res
     assert escalated["missed-manager"].reason == "deadline_missed"
     assert escalated["missed-manager"].departments == ("quality",)
 
-    async with running(create_app(clock_settings, clock=clock)) as (_, ctx):
+    async with running(create_app(wf_settings, clock=clock)) as (_, ctx):
         await asyncio.sleep(1.5)  # three scheduler passes: nothing fires again
         fired = await ctx.db["fired"].count_documents(
             {"case_id": case_id, "stage": "clock:respond"}
         )
         assert fired == 4
         clock.set(RESPOND_DUE + timedelta(days=1, minutes=5))  # missed-manager repeats daily
-        await _respond_events(sz_tap, case_id, 5)
+        await _respond_events(tap, case_id, 5)
         await asyncio.sleep(1.0)  # two scheduler passes: a second firing would be here
-    again = _respond(await sz_tap.events(case_id))
+    again = _respond(await tap.events(case_id))
     assert len([e for e in again if e.type == "case.deadline_missed"]) == 1
     repeats = sorted((e.data.rule, e.data.occurrence) for e in again if e.type == "case.escalated")
     assert repeats == [("missed-manager", 0), ("missed-manager", 1), ("near-owner", 0)]
