@@ -97,7 +97,7 @@ async def add_person(body: PersonBody, desk: DeskDep, who: Admin) -> dict[str, A
     for grant in body.grants:
         ensure_site(who, grant.site)
     try:
-        person = await desk.add_person(NewPerson(**dict(body)))
+        person = await desk.add_person(NewPerson(**dict(body)), by=who.name)
     except (DirectoryError, ValueError) as exc:
         raise refused(exc) from None
     return person.view()
@@ -117,7 +117,7 @@ async def show_person(person_id: str, desk: DeskDep, who: Admin) -> dict[str, An
 async def grant(person_id: str, body: Grant, desk: DeskDep, who: Admin) -> dict[str, Any]:
     ensure_site(who, body.site)
     try:
-        return (await desk.grant(person_id, body)).view()
+        return (await desk.grant(person_id, body, by=who.name)).view()
     except (DirectoryError, LookupError) as exc:
         raise refused(exc) from None
 
@@ -126,7 +126,7 @@ async def grant(person_id: str, body: Grant, desk: DeskDep, who: Admin) -> dict[
 async def revoke(person_id: str, site: str, desk: DeskDep, who: Admin) -> dict[str, Any]:
     ensure_site(who, site)
     try:
-        return (await desk.revoke(person_id, site)).view()
+        return (await desk.revoke(person_id, site, by=who.name)).view()
     except (DirectoryError, LookupError) as exc:
         raise refused(exc) from None
 
@@ -135,7 +135,7 @@ async def revoke(person_id: str, site: str, desk: DeskDep, who: Admin) -> dict[s
 async def disable(person_id: str, desk: DeskDep, who: Admin) -> dict[str, Any]:
     try:
         _ensure_admin_of(who, await desk.person(person_id))
-        return (await desk.disable(person_id)).view()
+        return (await desk.disable(person_id, by=who.name)).view()
     except LookupError as exc:
         raise refused(exc) from None
 
@@ -146,6 +146,6 @@ async def set_password(
 ) -> dict[str, Any]:
     try:
         _ensure_admin_of(who, await desk.person(person_id))
-        return (await desk.set_password(person_id, body.password)).view()
+        return (await desk.set_password(person_id, body.password, by=who.name)).view()
     except (LookupError, ValueError) as exc:
         raise refused(exc) from None

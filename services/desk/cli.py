@@ -111,6 +111,11 @@ def parse_grant(text: str) -> Grant:
     return Grant(site=site, departments=_split(departments), roles=_split(roles))
 
 
+def _operator() -> str:
+    """Who changes the directory from the command line, for the audit records."""
+    return f"cli:{getpass.getuser()}"
+
+
 def _read_password(prompt: bool) -> str:
     if prompt and sys.stdin.isatty():
         return getpass.getpass("password: ")
@@ -132,7 +137,7 @@ async def _add(desk: Desk, args: argparse.Namespace) -> int:
         grants=tuple(parse_grant(g) for g in args.grant),
         password=password,
     )
-    _show_person(await desk.add_person(new))
+    _show_person(await desk.add_person(new, by=_operator()))
     return 0
 
 
@@ -150,25 +155,25 @@ async def _show(desk: Desk, args: argparse.Namespace) -> int:
 
 
 async def _disable(desk: Desk, args: argparse.Namespace) -> int:
-    await desk.disable(args.id)
+    await desk.disable(args.id, by=_operator())
     print(f"disabled {args.id}")
     return 0
 
 
 async def _password(desk: Desk, args: argparse.Namespace) -> int:
-    await desk.set_password(args.id, _read_password(True))
+    await desk.set_password(args.id, _read_password(True), by=_operator())
     print(f"password set for {args.id}")
     return 0
 
 
 async def _grant(desk: Desk, args: argparse.Namespace) -> int:
     grant = Grant(site=args.site, departments=_split(args.departments), roles=_split(args.roles))
-    _show_person(await desk.grant(args.id, grant))
+    _show_person(await desk.grant(args.id, grant, by=_operator()))
     return 0
 
 
 async def _revoke(desk: Desk, args: argparse.Namespace) -> int:
-    _show_person(await desk.revoke(args.id, args.site))
+    _show_person(await desk.revoke(args.id, args.site, by=_operator()))
     return 0
 
 
@@ -205,7 +210,7 @@ async def _import(desk: Desk, args: argparse.Namespace) -> int:
     added, refused = 0, 0
     for new in people_of_csv(args.file):
         try:
-            await desk.add_person(new)
+            await desk.add_person(new, by=_operator())
             added += 1
         except (DirectoryError, ValueError) as exc:
             refused += 1

@@ -7,6 +7,7 @@ departments they belong to there.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -127,6 +128,8 @@ class SignInPolicy:
     session_idle: timedelta = timedelta(minutes=30)
     session_absolute: timedelta = timedelta(hours=12)
     token_lifetime: timedelta = timedelta(minutes=10)
+    client_max_failures: int = 20
+    client_window: timedelta = timedelta(minutes=1)
 
 
 class Attempts(Frozen):
@@ -149,6 +152,31 @@ def after_failure(attempts: Attempts, now: datetime, policy: SignInPolicy) -> At
     failures = attempts.failures + 1
     until = now + policy.lockout if failures >= policy.max_failures else None
     return attempts.model_copy(update={"failures": failures, "locked_until": until})
+
+
+class ClientThrottle:
+    """Failed sign-ins per client address, kept in this process: past the policy's limit
+    within its window the client is refused whatever login it tries, so one address cannot
+    try a password on many logins (each login's own lockout would not stop that)."""
+
+    def __init__(self, policy: SignInPolicy) -> None:
+        self._policy = policy
+        self._failures: dict[str, deque[datetime]] = {}
+
+    def _recent(self, client: str, now: datetime) -> deque[datetime]:
+        failures = self._failures.setdefault(client, deque())
+        while failures and now - failures[0] > self._policy.client_window:
+            failures.popleft()
+        if not failures:
+            del self._failures[client]  # no memory kept for quiet clients
+        return failures
+
+    def blocked(self, client: str, now: datetime) -> bool:
+        return len(self._recent(client, now)) >= self._policy.client_max_failures
+
+    def failed(self, client: str, now: datetime) -> None:
+        self._recent(client, now)
+        self._failures.setdefault(client, deque()).append(now)
 
 
 # --- sessions ----------------------------------------------------------------------------

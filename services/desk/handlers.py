@@ -16,6 +16,7 @@ from services.common.clock import Clock
 from services.common.rulebook import Rulebook
 from services.desk import domain
 from services.desk.domain import (
+    ClientThrottle,
     DirectoryError,
     Grant,
     Person,
@@ -78,6 +79,7 @@ class Desk:
         self.passwords, self.policy = passwords, policy
         self.issuer, self.audience = issuer, audience
         self.keys = keys
+        self.throttle = ClientThrottle(policy)
 
     # --- directory ---------------------------------------------------------------------
     def _check(self, grants: tuple[Grant, ...]) -> None:
@@ -88,7 +90,13 @@ class Desk:
         if errors:
             raise DirectoryError("; ".join(errors))
 
-    async def add_person(self, new: NewPerson) -> Person:
+    async def _audit_change(self, kind: str, person_id: str, by: str, **detail: object) -> None:
+        now = self.clock.now()
+        await self.store.audit(
+            audit_entry(kind, person_id, now, person_id=person_id, by=by, **detail)
+        )
+
+    async def add_person(self, new: NewPerson, *, by: str = "system") -> Person:
         self._check(new.grants)
         now = self.clock.now()
         hashed = await self.passwords.hash(new.password) if new.password else None
@@ -103,10 +111,15 @@ class Desk:
             created_at=now,
             updated_at=now,
         )
+        exists = DirectoryError(f"a person {person.id!r} exists already")
+        if await self.store.person(person.id) is not None:
+            raise exists
         if not await self.store.claim_email(email_key(person.email), person.id):
             raise DirectoryError(f"the e-mail address {person.email} belongs to someone else")
-        if not await self.store.insert_person(person):
-            raise DirectoryError(f"a person {person.id!r} exists already")
+        if not await self.store.insert_person(person):  # added meanwhile
+            raise exists
+        grants = [g.model_dump() for g in person.grants]
+        await self._audit_change("person_added", person.id, by, grants=grants)
         return person
 
     async def person(self, person_id: str) -> Person:
@@ -115,37 +128,35 @@ class Desk:
             raise LookupError(f"no person {person_id!r}")
         return found
 
-    async def grant(self, person_id: str, grant: Grant) -> Person:
+    async def grant(self, person_id: str, grant: Grant, *, by: str = "system") -> Person:
         self._check((grant,))
         person = domain.with_grant(await self.person(person_id), grant, self.clock.now())
         await self.store.save_person(person)
+        await self._audit_change("granted", person_id, by, grant=grant.model_dump())
         return person
 
-    async def revoke(self, person_id: str, site: str) -> Person:
+    async def revoke(self, person_id: str, site: str, *, by: str = "system") -> Person:
         person = domain.without_site(await self.person(person_id), site, self.clock.now())
         await self.store.save_person(person)
+        await self._audit_change("revoked", person_id, by, site=site)
         return person
 
-    async def disable(self, person_id: str) -> Person:
+    async def disable(self, person_id: str, *, by: str = "system") -> Person:
         person = (await self.person(person_id)).model_copy(
             update={"disabled": True, "updated_at": self.clock.now()}
         )
         await self.store.save_person(person)
-        await self.store.audit(
-            audit_entry("disabled", person_id, self.clock.now(), person_id=person_id)
-        )
+        await self._audit_change("disabled", person_id, by)
         return person
 
-    async def set_password(self, person_id: str, password: str) -> Person:
+    async def set_password(self, person_id: str, password: str, *, by: str = "system") -> Person:
         hashed = await self.passwords.hash(password)
         person = (await self.person(person_id)).model_copy(
             update={"password_hash": hashed, "updated_at": self.clock.now()}
         )
         await self.store.save_person(person)
         await self.store.clear_attempts(person_id)  # a new password unlocks the login
-        await self.store.audit(
-            audit_entry("password_set", person_id, self.clock.now(), person_id=person_id)
-        )
+        await self._audit_change("password_set", person_id, by)
         return person
 
     # --- sign-in -----------------------------------------------------------------------
@@ -161,12 +172,20 @@ class Desk:
         """The person `login` (id or e-mail) names, if `password` is theirs; every outcome
         is an audit record. Failures count per login; too many lock it for a while."""
         now = self.clock.now()
+        if self.throttle.blocked(client, now):
+            await self.store.audit(audit_entry("sign_in_throttled", login, now, client=client))
+            raise SignInRefused(
+                "too many failed sign-ins from this address: wait a minute", locked=True
+            )
         person = await self._resolve(login)
-        counter = person.id if person else login.strip().lower()[:254]
+        person_id = person.id if person else None
+        counter = person_id or login.strip().lower()[:254]
         attempts = await self.store.attempts(counter)
         if domain.locked(attempts, now):
             await self.store.audit(
-                audit_entry("sign_in_refused_locked", login, now, person_id=counter, client=client)
+                audit_entry(
+                    "sign_in_refused_locked", login, now, person_id=person_id, client=client
+                )
             )
             raise SignInRefused(
                 f"too many failed sign-ins: try again after {attempts.locked_until}", locked=True
@@ -175,8 +194,8 @@ class Desk:
         if not good or person is None or person.disabled:
             attempts = domain.after_failure(attempts, now, self.policy)
             await self.store.save_attempts(counter, attempts)
+            self.throttle.failed(client, now)
             why = "disabled" if person and person.disabled and good else "wrong_credentials"
-            person_id = person.id if person else None
             entry = audit_entry("sign_in_failed", login, now, person_id=person_id, client=client)
             await self.store.audit({**entry, "why": why, "failures": attempts.failures})
             if domain.locked(attempts, now):

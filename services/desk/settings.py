@@ -17,6 +17,9 @@ class DeskSettings(ServiceSettings):
     desk_max_failures: int = Field(default=5, ge=1, le=100, description="Before a lockout")
     desk_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     desk_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    desk_client_max_failures: int = Field(
+        default=20, ge=1, le=10_000, description="Failed sign-ins per address and minute"
+    )
     desk_key_rotation_days: int = Field(default=30, ge=1, le=365)
     # Cookies are `Secure` when the request came over TLS; set this behind a TLS proxy
     # that forwards plain HTTP.
@@ -30,6 +33,7 @@ class DeskSettings(ServiceSettings):
             session_idle=timedelta(minutes=self.desk_session_idle_minutes),
             session_absolute=timedelta(hours=self.desk_session_hours),
             token_lifetime=timedelta(minutes=self.desk_token_minutes),
+            client_max_failures=self.desk_client_max_failures,
         )
 
     @property

@@ -179,4 +179,4 @@ async def test_repeated_failures_lock_the_login_and_are_audited(
         kinds = sorted({d["kind"] async for d in audit.find({})})
     finally:
         await client.close()
-    assert kinds == ["locked_out", "sign_in_failed", "sign_in_refused_locked"]
+    assert kinds == ["locked_out", "person_added", "sign_in_failed", "sign_in_refused_locked"]

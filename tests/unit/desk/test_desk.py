@@ -127,6 +127,7 @@ async def test_failures_lock_the_login_and_every_outcome_is_audited(
     assert (await desk.sign_in("li.qe", PASSWORD, client="test")).id == "li.qe"
     kinds = [e["kind"] for e in await desk.store.audit_entries()]
     assert kinds == [
+        "person_added",
         "sign_in_failed",
         "sign_in_failed",
         "sign_in_failed",
@@ -174,3 +175,17 @@ async def test_signing_keys_rotate_and_keep_the_one_before(desk: Desk) -> None:
     rotated = await SigningKeys.load(desk.store, T0 + timedelta(days=30), timedelta(days=30))
     assert rotated.active.kid != first
     assert [k["kid"] for k in rotated.jwks()["keys"]] == [rotated.active.kid, first]
+
+
+async def test_one_address_trying_many_logins_is_throttled(desk: Desk, clock: ManualClock) -> None:
+    await desk.add_person(engineer())
+    for n in range(20):
+        with pytest.raises(SignInRefused) as refused:
+            await desk.sign_in(f"guess{n}", "wrong password!", client="10.0.0.9")
+        assert not refused.value.locked
+    with pytest.raises(SignInRefused, match="from this address") as refused:
+        await desk.sign_in("li.qe", PASSWORD, client="10.0.0.9")
+    assert refused.value.locked
+    assert (await desk.sign_in("li.qe", PASSWORD, client="10.0.0.10")).id == "li.qe"
+    clock.advance(timedelta(minutes=2))
+    assert (await desk.sign_in("li.qe", PASSWORD, client="10.0.0.9")).id == "li.qe"
