@@ -13,7 +13,7 @@ from datetime import datetime
 
 from services.common.contracts.complaint import ComplaintSubmission
 from services.common.contracts.complaints import ClassificationRecord, ComplaintRegistered
-from services.common.rules import SiteRules, classify, stage_deadlines
+from services.common.rules import SiteRules, classify, stage_due_times
 
 REGISTER_STAGE = "register"  # the stage whose deadline is the registration deadline, if any
 
@@ -75,14 +75,15 @@ def registration(
     and its registration is judged on time against the receipt."""
     decided = classify(rules, submission)
     registered = submission.received_at if imported else registered_at
-    problems: list[str] = []  # never refuse a complaint over a deadline it cannot compute
-    deadlines = stage_deadlines(
+    # Never refused over the calendar: a due time in a year not published yet is estimated
+    # and listed as provisional (the workflow recomputes it once the year is known).
+    times = stage_due_times(
         rules,
         decided,
         {"received": submission.received_at, "registered": registered},
         customer_deadline=submission.customer_deadline,
-        uncovered=problems,
     )
+    deadlines = {stage: due.at for stage, due in times.items()}
     due = deadlines.get(REGISTER_STAGE)
     return ComplaintRegistered(
         number=format_number(rules, series, seq),
@@ -106,6 +107,6 @@ def registration(
         registration_due=due,
         registration_on_time=None if due is None else registered <= due,
         deadlines=deadlines,
-        deadline_problems=tuple(problems),
+        provisional_deadlines=tuple(stage for stage, due in times.items() if due.provisional),
         imported=imported,
     )

@@ -20,7 +20,12 @@ from services.common.storage.outbox import OutboxRelay
 from services.workflow import api, events, privacy, store
 from services.workflow.handlers import CaseService
 from services.workflow.metrics import workflow_metrics
-from services.workflow.scheduler import run_catch_up, run_gauges, run_scheduler
+from services.workflow.scheduler import (
+    run_calendar_watch,
+    run_catch_up,
+    run_gauges,
+    run_scheduler,
+)
 from services.workflow.store_mongo import MongoCaseStore
 
 NAME = "workflow"
@@ -89,6 +94,7 @@ DEFINITION = ServiceDefinition(
         run_scheduler,
         run_catch_up,
         run_gauges,
+        run_calendar_watch,
         relay_fired,
         personal_data.run_retention,
     ),

@@ -221,6 +221,7 @@ class CaseService:
     def observe(self, case: Case, facts: list[Contract]) -> None:
         m = self.metrics
         self.gauges.observe(case.site, facts)
+        self.gauges.track(case)
         for fact in facts:
             if isinstance(fact, CaseStageChanged):
                 m.transitions.labels(case.site, fact.to_stage).inc()

@@ -22,7 +22,8 @@ def calendar_block(
     lines = ["calendar:", f"  country: {country}", f"  first_year: {first_year}"]
     if last_year is not None:
         lines.append(f"  last_year: {last_year}")
-    for key, days in (("extra_working_days", extra_working_days), ("extra_holidays", extra_holidays)):
+    extras = (("extra_working_days", extra_working_days), ("extra_holidays", extra_holidays))
+    for key, days in extras:
         if days:
             lines.append(f"  {key}:")
             lines += [f"    - {{date: {d.isoformat()}}}" for d in days]

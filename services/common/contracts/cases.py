@@ -32,6 +32,11 @@ class CaseOpened(Contract):
     owner_department: str
     stage: str
     due: AwareDatetime | None = Field(description="Due time of the initial stage, if any.")
+    due_provisional: bool = Field(
+        default=False,
+        description="`due` was counted through a year whose official working-day calendar "
+        "is not published yet; `case.deadline_changed` follows if it moves once it is.",
+    )
     repeat: bool = False
     repeat_of: str | None = None
     opened_at: AwareDatetime
@@ -53,6 +58,9 @@ class CaseStageChanged(Contract):
     reason: str | None = None
     review_round: int = Field(ge=0, description="Send-backs for re-analysis so far.")
     due: AwareDatetime | None = Field(description="Due time of the new stage, if any.")
+    due_provisional: bool = Field(
+        default=False, description="`due` rests on a calendar year not published yet."
+    )
     changed_at: AwareDatetime
     rules_version: str
 
@@ -79,6 +87,30 @@ class _DeadlineFact(Contract):
     kpi: str | None = Field(
         default=None, description="The on-time KPI a clock stands for, if the rules say."
     )
+    provisional: bool = Field(
+        default=False, description="`due` rests on a calendar year not published yet."
+    )
+
+
+@register(
+    "case.deadline_changed",
+    1,
+    "A stage's due time was computed again because the site's working-day calendar changed "
+    "(a year's official holidays and make-up days became known): the new due time replaces "
+    "the old one and the deadline is rescheduled. Emitted once per change.",
+)
+class CaseDeadlineChanged(Contract):
+    case_id: str
+    complaint_number: str
+    stage: str
+    previous_due: AwareDatetime
+    due: AwareDatetime
+    previous_provisional: bool
+    provisional: bool = Field(description="The new due time still rests on an unpublished year.")
+    owner_department: str
+    reason: str = Field(description="calendar_changed")
+    changed_at: AwareDatetime
+    rules_version: str
 
 
 @register(
@@ -119,6 +151,9 @@ class CaseEscalated(Contract):
     due: AwareDatetime | None = None
     clock: str | None = Field(default=None, description="The case clock's id, if it is one.")
     action: str | None = Field(default=None, description="A CAPA action item's `what`.")
+    provisional: bool = Field(
+        default=False, description="`due` rests on a calendar year not published yet."
+    )
     escalated_at: AwareDatetime
 
 

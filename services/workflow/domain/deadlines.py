@@ -155,6 +155,7 @@ def fire(
         "stage": deadline.stage,
         "due": deadline.due,
         "owner_department": case.owner_department,
+        "provisional": _provisional(deadline, case),
     }
     common |= chased.fact_fields(case, deadline.token, rules)
     if deadline.kind == "approaching":
@@ -177,9 +178,15 @@ def fire(
         due=deadline.due,
         clock=common.get("clock"),
         action=common.get("action"),
+        provisional=_provisional(deadline, case),
         escalated_at=now,
     )
     return [fact], _next(deadline, rule, rules)
+
+
+def _provisional(deadline: Deadline, case: Case) -> bool:
+    # The current stage's due time may be an estimate (a case-wide due is a date given).
+    return deadline.token == case.deadline_token and case.due_provisional
 
 
 def _next(deadline: Deadline, rule: EscalationRule, rules: SiteRules) -> Deadline | None:

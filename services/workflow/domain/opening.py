@@ -164,6 +164,7 @@ def _opened_fact(case: Case, now: datetime) -> CaseOpened:
         owner_department=case.owner_department,
         stage=case.stage,
         due=case.due,
+        due_provisional=case.due_provisional,
         repeat=case.repeat,
         repeat_of=case.repeat_of,
         opened_at=now,

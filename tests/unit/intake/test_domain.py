@@ -8,6 +8,7 @@ import pytest
 from services.common.contracts.complaint import ComplaintSubmission
 from services.common.rules import load_rules
 from services.intake import domain
+from tests.support.calendars import calendar_block, write_site
 from tests.support.complaints import complaint
 
 pytestmark = pytest.mark.unit
@@ -75,16 +76,18 @@ def test_registration_records_classification_deadlines_and_timeliness(sz) -> Non
     assert late.registration_on_time is False
 
 
-def test_a_deadline_beyond_the_calendar_is_recorded_not_refused(sz) -> None:  # type: ignore[no-untyped-def]
-    # 3 working days from 31 Dec 2026 reach into 2027, which the CN calendar of the
-    # installed holidays package does not cover yet: the complaint is still registered.
+def test_a_deadline_beyond_the_calendar_is_registered_provisional(tmp_path: Path) -> None:
+    # 3 working days from 31 Dec 2026 reach into 2027, which a CN calendar published
+    # through 2026 does not cover: computed on the best calendar there is, marked so.
+    sz = load_rules(write_site(tmp_path, calendar=calendar_block(last_year=2026)))
     received = datetime(2026, 12, 31, 2, 0, tzinfo=UTC)
     submission = ComplaintSubmission.model_validate(
         complaint(received_at=received.isoformat(), description="物流延误 logistics late"))
     fact = domain.registration(submission, sz, series=domain.number_series(sz, received),
                                seq=1, source="crm", registered_at=received)
-    if sz.working_calendar.covers(2027):
-        pytest.skip("the holidays package now covers 2027")  # pragma: no cover
     assert fact.deadlines["acknowledge"] == received + timedelta(hours=24)
-    assert "register" not in fact.deadlines
-    assert any(p.startswith("register: ") and "2027" in p for p in fact.deadline_problems)
+    # Thu 31 Dec 10:00 local + 3 working days: 1 Jan is a holiday, 2-3 Jan a weekend.
+    assert fact.deadlines["register"] == datetime(2027, 1, 6, 2, 0, tzinfo=UTC)
+    assert fact.registration_due == fact.deadlines["register"]
+    assert fact.provisional_deadlines == ("register",)
+    assert fact.deadline_problems == ()

@@ -138,9 +138,15 @@ def test_a_due_time_computed_again_replaces_the_registered_one() -> None:
             due=due, previous_provisional=True, provisional=False, owner_department="quality",
             reason="calendar_changed", changed_at=at, rules_version="1+x",
         )
-        for due, at in ((old, datetime(2027, 1, 1, tzinfo=UTC)), (new, datetime(2027, 1, 2, tzinfo=UTC)))
+        for due, at in (
+            (old, datetime(2027, 1, 1, tzinfo=UTC)),
+            (new, datetime(2027, 1, 2, tzinfo=UTC)),
+        )
     ]
-    events = [new_event(c, site=SITE, source="/t", time=c.changed_at, subject="demo:N-1") for c in changes]
+    events = [
+        new_event(c, site=SITE, source="/t", time=c.changed_at, subject="demo:N-1")
+        for c in changes
+    ]
     for order in (events, events[::-1]):
         state = None
         for event in order:
