@@ -28,7 +28,11 @@ class TokenRefused(Exception):
 
 
 class KeysUnavailable(Exception):
-    """The desk's JWKS could not be fetched: nobody's token can be checked right now."""
+    """The desk's JWKS could not be fetched: nobody's token can be checked right now. A
+    consumer retries the message in place, then hands it back, as for a database outage:
+    the message is not at fault."""
+
+    transient = True
 
 
 class PersonClaims(BaseModel):

@@ -118,7 +118,11 @@ TRANSIENT_CODES = frozenset({112, 91, 189, 10107, 11600, 11602, 13435, 13436})
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors that say "try again later" (database unreachable, failover), not "never"."""
+    """Errors that say "try again later" (database unreachable, failover), not "never".
+    Other outages a handler depends on mark their errors `transient = True` (the desk's
+    keys out of reach: services/common/tokens.py)."""
+    if getattr(exc, "transient", False) is True:
+        return True
     if isinstance(exc, ConnectionFailure):
         return True
     if isinstance(exc, OperationFailure) and (
