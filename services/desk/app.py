@@ -20,7 +20,7 @@ from services.common.runtime import (
 )
 from services.common.settings import ServiceSettings
 from services.common.tokens import TokenVerifier
-from services.desk import api, sessions, store
+from services.desk import api, oidc, sessions, store
 from services.desk.handlers import Desk
 from services.desk.passwords import Passwords
 from services.desk.settings import desk_settings
@@ -49,8 +49,17 @@ async def wire(ctx: ServiceContext) -> Wiring:
     rotation = desk_settings(ctx.settings).key_rotation
     desk.keys = await SigningKeys.load(desk.store, ctx.clock.now(), rotation)
     ctx.state["desk"] = desk
+    provider = oidc.configured(desk_settings(ctx.settings))
+    if provider is not None:
+        ctx.state["oidc"] = provider
     pings = QueueSpec(f"{NAME}.events", ("*.diagnostic.ping",), ctx.settings.delivery_limit)
     return {pings: {"diagnostic.ping": diagnostics.store_ping(ctx)}}
+
+
+async def close_oidc(ctx: ServiceContext) -> None:
+    provider: oidc.OidcClient | None = ctx.state.get("oidc")
+    if provider is not None:
+        await provider.http.aclose()
 
 
 async def rotate_keys(ctx: ServiceContext) -> None:
@@ -71,9 +80,10 @@ DEFINITION = ServiceDefinition(
     outbox_collections=(diagnostics.SENT,),
     small_outbox_collections=(diagnostics.SENT,),
     indexes=store.INDEXES,
-    routers=(diagnostics.router, api.router, sessions.router),
+    routers=(diagnostics.router, api.router, sessions.router, oidc.router),
     wire=wire,
     background=(rotate_keys,),
+    at_stop=(close_oidc,),
 )
 
 

@@ -90,6 +90,10 @@ class Desk:
         if errors:
             raise DirectoryError("; ".join(errors))
 
+    def check_grants(self, grants: tuple[Grant, ...]) -> None:
+        """Raise DirectoryError when `grants` do not fit the sites' rule files."""
+        self._check(grants)
+
     async def _audit_change(self, kind: str, person_id: str, by: str, **detail: object) -> None:
         now = self.clock.now()
         await self.store.audit(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
 from services.common.settings import ServiceSettings
 from services.desk.domain import SignInPolicy
@@ -24,6 +25,37 @@ class DeskSettings(ServiceSettings):
     # Cookies are `Secure` when the request came over TLS; set this behind a TLS proxy
     # that forwards plain HTTP.
     desk_secure_cookies: bool = False
+    # OpenID Connect (production sign-in at the company's provider: Keycloak, Entra ID,
+    # Authing, ...). Unset issuer: passwords only. services/desk/oidc.py.
+    desk_oidc_issuer: str | None = Field(default=None, description="The provider's issuer URL")
+    desk_oidc_client_id: str | None = None
+    desk_oidc_client_secret: SecretStr | None = None
+    desk_oidc_redirect_url: str | None = Field(
+        default=None, description="This desk's callback, e.g. https://desk.example/sign-in/oidc/callback"
+    )
+    desk_oidc_mapping_file: Path | None = Field(
+        default=None, description="Claims and groups -> person id and grants (federation.py)"
+    )
+    desk_oidc_name: str = Field(default="single sign-on", description="The provider, as shown")
+    desk_oidc_scopes: str = Field(
+        default="openid email profile", description="Scopes asked for (add the groups scope)"
+    )
+    desk_oidc_ca_file: Path | None = Field(
+        default=None, description="CA bundle to trust for the provider (default: the system's)"
+    )
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> DeskSettings:
+        needed = {
+            "QLOOP_DESK_OIDC_CLIENT_ID": self.desk_oidc_client_id,
+            "QLOOP_DESK_OIDC_CLIENT_SECRET": self.desk_oidc_client_secret,
+            "QLOOP_DESK_OIDC_REDIRECT_URL": self.desk_oidc_redirect_url,
+            "QLOOP_DESK_OIDC_MAPPING_FILE": self.desk_oidc_mapping_file,
+        }
+        missing = [name for name, value in needed.items() if value is None]
+        if self.desk_oidc_issuer is not None and missing:
+            raise ValueError(f"QLOOP_DESK_OIDC_ISSUER is set: also set {', '.join(missing)}")
+        return self
 
     def policy(self) -> SignInPolicy:
         return SignInPolicy(
