@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import httpx
+import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi import Cookie, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -49,7 +49,7 @@ class OidcClient:
 
     settings: DeskSettings
     mapping: ClaimMapping
-    http: httpx.AsyncClient
+    http: httpx2.AsyncClient
     trust: ssl.SSLContext | bool = True
     _metadata: dict[str, Any] | None = None
     _keys: KeySet | None = None
@@ -163,7 +163,7 @@ def configured(settings: DeskSettings) -> OidcClient | None:
     trust: ssl.SSLContext | bool = True
     if settings.desk_oidc_ca_file is not None:  # a company CA the provider's certificate uses
         trust = ssl.create_default_context(cafile=str(settings.desk_oidc_ca_file))
-    return OidcClient(settings, mapping, httpx.AsyncClient(timeout=10.0, verify=trust), trust)
+    return OidcClient(settings, mapping, httpx2.AsyncClient(timeout=10.0, verify=trust), trust)
 
 
 OidcDep = Annotated[OidcClient | None, Depends(oidc_of)]
@@ -218,7 +218,7 @@ async def callback(
         now = desk.clock.now()
         await desk.store.audit({**audit_entry("oidc_sign_in_failed", "", now), "why": str(exc)})
         return _form(request, error=str(exc), status=401)
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         log.error("OIDC provider unreachable: %s", exc)
         return _form(request, error="the sign-in provider does not answer: try again", status=502)
     cookie, _ = await desk.open_session(person)
