@@ -153,7 +153,7 @@ class Intake:
             accepted.key, fact, [event], fresh=accepted if fresh else None
         )
         if registered is not None:
-            self._count(fact)
+            self.count_registered(fact)
             if self.kick:
                 self.kick(COMPLAINTS, accepted.key, [event])
             await self.store.release_claim(series, seq, accepted.key)
@@ -173,7 +173,7 @@ class Intake:
         if self.kick:
             self.kick(COMPLAINTS, key, None)
 
-    def _count(self, fact: Any) -> None:
+    def count_registered(self, fact: Any) -> None:
         c, site = fact.classification, fact.complaint.site
         self.metrics.registered.labels(
             site, fact.complaint.channel.value, c.nature, c.category or "none"

@@ -2,16 +2,17 @@
 
 CSV (one complaint per row, dotted column names such as `customer.name`,
 `product.model`; list columns separated by `;`) or JSONL (one intake API complaint per
-line). Rows are registered in file order through the same use case as the API, so
-numbering, classification and idempotency are identical; a row without `external_ref`
-gets `<file name>:<line>` as its reference, so re-running an import registers nothing
-twice. Bad rows are reported as `FILE:LINE: field: message` (one line per bad field)
-and skipped; the summary counts rows, not field errors.
+line). Rows are registered in file order, `BATCH` at a time (history.py: the same
+numbering, classification and idempotency as the API's one-row use case, in a few
+commands per batch); a row without `external_ref` gets `<file name>:<line>` as its
+reference, so re-running an import registers nothing twice. Bad rows are reported as
+`FILE:LINE: field: message` (one line per bad field) and skipped; the summary counts
+rows, not field errors.
 
 The import runs beside the intake service, not inside it: it publishes nothing itself.
-After every `MARK_EVERY` rows it leaves a mark naming the complaints whose outbox entries
-it wrote (`RelayMarks`), and the service's relay, which reads marks every poll, publishes
-them within seconds (on FerretDB its pass over the complaints runs only at start).
+After every batch it leaves a mark naming the complaints whose outbox entries it wrote
+(`RelayMarks`), and the service's relay, which reads marks every poll, publishes them
+within seconds (on FerretDB its pass over the complaints runs only at start).
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from services.common.contracts.complaint import ComplaintSubmission
 from services.common.contracts.envelope import Envelope
 from services.common.rulebook import UnknownSite
 from services.intake.handlers import Intake
+from services.intake.history import register_history
 from services.intake.store import ComplaintStore
 
 LIST_COLUMNS = {"serial_numbers", "lot_numbers"}
-MARK_EVERY = 200  # rows registered between two marks for the service's relay
+BATCH = 200  # rows registered together (history.py), and named by one mark
 
 
 @dataclass
@@ -121,8 +123,8 @@ async def import_file(
     progress: bool = True,
     marks: RelayMarks | None = None,
 ) -> ImportReport:
-    """Register the file's rows; `marks`: the `kick` of `intake`, left every MARK_EVERY
-    rows and at the end (also when the import stops on an error)."""
+    """Register the file's rows, `BATCH` at a time; `marks`: the `kick` of `intake`, left
+    after every batch (also when the import stops on an error)."""
     try:
         return await _import_rows(
             intake, path, site=site, source=source, progress=progress, marks=marks
@@ -143,42 +145,55 @@ async def _import_rows(
 ) -> ImportReport:
     report = ImportReport()
     rows = list(read_rows(path))
-    for index, (line, row, error) in enumerate(
-        tqdm(
-            rows,
-            desc=f"import {path.name}",
-            unit="complaint",
-            disable=not progress or len(rows) < 50,
-        )
-    ):
-        if marks is not None and index and index % MARK_EVERY == 0:
-            await marks.leave()
-        where = f"{path}:{line}"
-        if row is None:
-            report.refuse(where, [str(error)])
-            continue
-        row["site"] = site
-        row.setdefault("channel", "other_system")
-        try:
-            submission = ComplaintSubmission.model_validate(row)
-        except ValidationError as exc:
-            report.refuse(where, [_field_error(err) for err in exc.errors(include_url=False)])
-            continue
-        try:
-            outcome = await intake.submit(
-                submission,
-                source=source,
-                reference=submission.external_ref or f"{path.name}:{line}",
-                imported=True,
-            )
-        except UnknownSite as exc:
-            report.refuse(where, [f"site: {exc}"])
-            break
-        if outcome.created:
-            report.registered += 1
-        else:
-            report.already_registered += 1
+    try:
+        intake.rulebook.for_site(site)
+    except UnknownSite as exc:
+        first = f"{path}:{rows[0][0]}" if rows else str(path)
+        report.refuse(first, [f"site: {exc}"])
+        return report
+    batch: list[tuple[ComplaintSubmission, str]] = []
+    lines = tqdm(
+        rows, desc=f"import {path.name}", unit="complaint", disable=not progress or len(rows) < 50
+    )
+    for line, row, error in lines:
+        submission = _submission(report, f"{path}:{line}", row, error, site)
+        if submission is not None:
+            batch.append((submission, submission.external_ref or f"{path.name}:{line}"))
+        if len(batch) >= BATCH:
+            await _register(intake, batch, source, report, marks)
+            batch = []
+    await _register(intake, batch, source, report, marks)
     return report
+
+
+def _submission(
+    report: ImportReport, where: str, row: dict[str, Any] | None, error: str | None, site: str
+) -> ComplaintSubmission | None:
+    """The row as a submission, or None with the row refused."""
+    if row is None:
+        report.refuse(where, [str(error)])
+        return None
+    row["site"] = site
+    row.setdefault("channel", "other_system")
+    try:
+        return ComplaintSubmission.model_validate(row)
+    except ValidationError as exc:
+        report.refuse(where, [_field_error(err) for err in exc.errors(include_url=False)])
+        return None
+
+
+async def _register(
+    intake: Intake,
+    batch: list[tuple[ComplaintSubmission, str]],
+    source: str,
+    report: ImportReport,
+    marks: RelayMarks | None,
+) -> None:
+    outcome = await register_history(intake, batch, source=source)
+    report.registered += outcome.registered
+    report.already_registered += outcome.already_registered
+    if marks is not None:  # after the batch's writes: the relay never reads ahead of them
+        await marks.leave()
 
 
 def _field_error(error: Any) -> str:

@@ -13,6 +13,7 @@ interrupted. So every number in a series is used exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common.contracts.complaint import ComplaintSubmission
 from services.common.contracts.complaints import ComplaintRegistered
@@ -31,7 +32,7 @@ from services.common.contracts.envelope import Envelope
 from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import Database
 from services.common.storage.once import insert_once
-from services.common.storage.outbox import leave_mark, outbox_update
+from services.common.storage.outbox import leave_mark, outbox_update, with_outbox
 from services.common.storage.scan import batches
 from services.common.storage.updates import merge
 from services.intake.domain import NumberSeries
@@ -115,6 +116,60 @@ class ComplaintStore(Protocol):
     async def mark_for_relay(
         self, collection: str, keys: Sequence[str], *, now: datetime
     ) -> None: ...
+    async def known(self, keys: Sequence[str]) -> set[str]: ...
+    async def claim_numbers(
+        self, series: NumberSeries, keys: Sequence[str], *, now: datetime
+    ) -> list[int]: ...
+    async def insert_registered(
+        self, registrations: Sequence[Registration], *, now: datetime
+    ) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A complaint accepted and registered in one write (a history import's batch)."""
+
+    key: str
+    source: str
+    fact: ComplaintRegistered
+    events: Sequence[Envelope[BaseModel]]
+    imported: bool = True
+
+
+def accepted_document(
+    key: str, submission: ComplaintSubmission, *, source: str, now: datetime, imported: bool
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "_id": key,
+        "site": submission.site,
+        "source": source,
+        "external_ref": submission.external_ref,
+        "status": "accepted",
+        "accepted_at": now,
+        "received_at": submission.received_at,
+        "customer_id": submission.customer.id,
+        "submission": submission.model_dump(mode="json"),
+    }
+    if imported:  # kept for a registration recovery finishes
+        document["imported"] = True
+    return document
+
+
+def registered_fields(registered: ComplaintRegistered) -> dict[str, Any]:
+    """What a registration sets on the accepted complaint."""
+    c = registered.classification
+    return {
+        "status": "registered",
+        "number": registered.number,
+        "sequence": registered.sequence,
+        "registered_at": registered.registered_at,
+        "nature": c.nature,
+        "kind": c.kind,
+        "category": c.category,
+        "severity": c.severity,
+        "owner_department": c.owner_department,
+        "registration": registered.model_dump(mode="json", exclude={"complaint"}),
+    }
 
 
 def _accepted(document: dict[str, Any]) -> Accepted:
@@ -161,19 +216,7 @@ class MongoComplaintStore:
         now: datetime,
         imported: bool = False,
     ) -> tuple[Accepted, bool]:
-        document: dict[str, Any] = {
-            "_id": key,
-            "site": submission.site,
-            "source": source,
-            "external_ref": submission.external_ref,
-            "status": "accepted",
-            "accepted_at": now,
-            "received_at": submission.received_at,
-            "customer_id": submission.customer.id,
-            "submission": submission.model_dump(mode="json"),
-        }
-        if imported:  # kept for a registration recovery finishes
-            document["imported"] = True
+        document = accepted_document(key, submission, source=source, now=now, imported=imported)
         try:
             await self._complaints.insert_one(document)
         except DuplicateKeyError:
@@ -268,24 +311,7 @@ class MongoComplaintStore:
         under the complaint's lock, and no read for a `fresh` complaint (accepted by this
         very call, as `fresh` holds it): the caller keeps every other registration of it in
         this process waiting meanwhile, and on FerretDB one intake runs."""
-        c = registered.classification
-        update = merge(
-            {
-                "$set": {
-                    "status": "registered",
-                    "number": registered.number,
-                    "sequence": registered.sequence,
-                    "registered_at": registered.registered_at,
-                    "nature": c.nature,
-                    "kind": c.kind,
-                    "category": c.category,
-                    "severity": c.severity,
-                    "owner_department": c.owner_department,
-                    "registration": registered.model_dump(mode="json", exclude={"complaint"}),
-                }
-            },
-            outbox_update(events),
-        )
+        update = merge({"$set": registered_fields(registered)}, outbox_update(events))
         hidden = {"outbox": 0, "outbox_n": 0}
         async with self._locks.hold(COMPLAINTS, key):
             if not self._id_filters_only:
@@ -394,12 +420,84 @@ class MongoComplaintStore:
         )
         await self._rejections.update_one({"_id": document["_id"]}, update, upsert=True)
 
-    async def mark_for_relay(
-        self, collection: str, keys: Sequence[str], *, now: datetime
-    ) -> None:
+    async def mark_for_relay(self, collection: str, keys: Sequence[str], *, now: datetime) -> None:
         """Another process than the service wrote these documents' outbox entries (an
         import): the service's relay reads the mark and relays them by `_id`."""
         await leave_mark(self._db, collection, keys, at=now)
+
+    # --- a history import's batches: a few commands for many complaints ---------------
+    async def known(self, keys: Sequence[str]) -> set[str]:
+        """Those of `keys` stored already, read by `_id` together (`$in` scans on
+        FerretDB)."""
+        found = await asyncio.gather(
+            *(self._complaints.find_one({"_id": key}, {"_id": 1}) for key in keys)
+        )
+        return {document["_id"] for document in found if document is not None}
+
+    async def claim_numbers(
+        self, series: NumberSeries, keys: Sequence[str], *, now: datetime
+    ) -> list[int]:
+        """Consecutive numbers for the first keys of `keys`, in their order, claimed in one
+        insert; fewer than asked (perhaps none) when the series has a handed-back number
+        to give out first or another process took one of them: the rest are claimed one
+        at a time (`claim_number`). The keys must hold no claim yet (fresh complaints)."""
+        async with self._locks.hold(CLAIMS, series.counter_id):
+            if not keys or await self._void(series) is not None:
+                return []
+            seq = self._next.get(series.counter_id) or await self._after_last(series)
+            claims = [
+                {
+                    "_id": _claim_id(series, seq + i),
+                    "series": series.counter_id,
+                    "seq": seq + i,
+                    "key": key,
+                    "at": now,
+                    "done": False,
+                }
+                for i, key in enumerate(keys)
+            ]
+            try:
+                await self._claims.insert_many(claims, ordered=True)
+                inserted = len(claims)
+            except BulkWriteError as exc:  # ordered: the ones before the taken number hold
+                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                    raise
+                inserted = int(exc.details.get("nInserted", 0))
+            self._next[series.counter_id] = seq + inserted
+            return list(range(seq, seq + inserted))
+
+    async def insert_registered(
+        self, registrations: Sequence[Registration], *, now: datetime
+    ) -> set[str]:
+        """Store complaints accepted and registered at once, with their events, in one
+        insert (the unique `_id` decides, as `accept` does); the keys found stored already
+        (a concurrent submission of the same complaint), which were not written."""
+        if not registrations:
+            return set()
+        documents = [
+            with_outbox(
+                {
+                    **accepted_document(
+                        r.key,
+                        r.fact.complaint,
+                        source=r.source,
+                        now=now,
+                        imported=r.imported,
+                    ),
+                    **registered_fields(r.fact),
+                },
+                r.events,
+            )
+            for r in registrations
+        ]
+        try:
+            await self._complaints.insert_many(documents, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            return {documents[e["index"]]["_id"] for e in errors}
+        return set()
 
 
 RECOVERED_AT_ONCE = 1000  # interrupted registrations found by one recovery search

@@ -73,6 +73,15 @@ async def test_import_registers_in_file_order_once(
     documents = await db["complaints"].find({}, {"external_ref": 1, "sequence": 1}).to_list()
     by_ref = {d["external_ref"]: d["sequence"] for d in documents}
     assert by_ref == {"HIST-0001": 1, "HIST-0002": 2, "HIST-0003": 3}
+    claims = await db["number_claims"].find({}, {"seq": 1, "done": 1}).to_list()
+    assert sorted((c["seq"], c["done"]) for c in claims) == [(1, True), (2, True), (3, True)]
+    # A row twice in one file, and rows registered before beside new ones.
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("\n".join([*lines, lines[1].replace("HIST-0001", "HIST-0004"), lines[1]]))
+    mixed = await import_file(intake, repeated, site="sz", source="legacy", progress=False)
+    assert (mixed.registered, mixed.already_registered, mixed.refused) == (1, 4, 0)
+    newest = await db["complaints"].find_one({"external_ref": "HIST-0004"})
+    assert newest is not None and newest["sequence"] == 4
 
 
 async def test_rows_imported_beside_the_running_service_are_published_at_once(
