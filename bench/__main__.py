@@ -11,6 +11,7 @@ RUNS = [
     ["-m", "bench.pipeline"],
     ["-m", "bench.workflow_deadlines", "100000"],
     ["bench/bench_reporting.py"],
+    ["-m", "bench.intake_import", "--rows", "100000"],
 ]
 
 

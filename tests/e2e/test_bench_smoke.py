@@ -37,3 +37,25 @@ def test_pipeline_bench_smoke(settings: ServiceSettings, tmp_path: Path) -> None
     assert "complaint.registered" in text  # where the time goes, stage by stage
     assert "ceiling at that rate" in text  # the raw chain's latency beside the pipeline's
     assert "the pipeline's documents" in text and "documents of a few bytes" in text
+
+
+def test_import_bench_smoke(settings: ServiceSettings, tmp_path: Path) -> None:
+    out = tmp_path / "performance.md"
+    env = {
+        **os.environ,
+        "QLOOP_AMQP_URL": settings.amqp_url,
+        "QLOOP_MONGODB_URL": settings.mongodb_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.intake_import", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = out.read_text(encoding="utf-8")
+    assert "## Import" in text and "ratio to raw insert_one" in text
+    assert "case opened (60 of 60)" in text  # every imported row reached its case
