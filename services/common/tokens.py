@@ -47,6 +47,26 @@ class PersonClaims(BaseModel):
     iat: int
 
 
+SIGNATURE_AUDIENCE_SUFFIX = "/signature"
+
+
+class SignatureClaims(BaseModel):
+    """A signature token: `sub` re-authenticated at the desk and signed `case_id` as it stood
+    (its history head `signed`) with `meaning`. Its audience is the access tokens' plus
+    `/signature`, so neither kind of token passes for the other."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    sub: str = Field(min_length=1, max_length=200)
+    name: str = ""
+    meaning: str = Field(min_length=1, max_length=40)
+    case_id: str = Field(min_length=1, max_length=300)
+    signed: str = Field(pattern=r"^[0-9a-f]{64}$")
+    jti: str = Field(min_length=8, max_length=100)
+    iat: int
+    exp: int
+
+
 def http_jwks(url: str, *, timeout: float = 5.0) -> JwksFetch:
     """Fetch the JWKS at `url` (the desk's `/.well-known/jwks.json`)."""
 
@@ -80,6 +100,21 @@ class TokenVerifier:
         self._lock = asyncio.Lock()
 
     async def verify(self, token: str) -> PersonClaims:
+        claims = await self._claims(token, self.audience)
+        try:
+            return PersonClaims.model_validate(claims)
+        except ValidationError as exc:
+            raise TokenRefused(f"unexpected claims: {exc.errors()[0]['msg']}") from None
+
+    async def verify_signature(self, token: str) -> SignatureClaims:
+        """A signature token's claims (signed by the desk for its signature audience)."""
+        claims = await self._claims(token, self.audience + SIGNATURE_AUDIENCE_SUFFIX)
+        try:
+            return SignatureClaims.model_validate(claims)
+        except ValidationError as exc:
+            raise TokenRefused(f"not a signature: {exc.errors()[0]['msg']}") from None
+
+    async def _claims(self, token: str, audience: str) -> dict[str, Any]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
@@ -88,20 +123,18 @@ class TokenVerifier:
             raise TokenRefused("the token names no key (kid)")
         key = await self._key(kid)
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
                 algorithms=[ALGORITHM],
-                audience=self.audience,
+                audience=audience,
                 issuer=self.issuer,
                 leeway=CLOCK_SKEW_SECONDS,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-            return PersonClaims.model_validate(claims)
         except jwt.PyJWTError as exc:
             raise TokenRefused(str(exc)) from None
-        except ValidationError as exc:
-            raise TokenRefused(f"unexpected claims: {exc.errors()[0]['msg']}") from None
+        return claims
 
     async def _key(self, kid: str) -> jwt.PyJWK:
         if kid in self._keys:

@@ -20,7 +20,7 @@ from services.common.runtime import (
 )
 from services.common.settings import ServiceSettings
 from services.common.tokens import TokenVerifier
-from services.desk import api, oidc, sessions, store
+from services.desk import api, oidc, sessions, signatures, store
 from services.desk.handlers import Desk
 from services.desk.passwords import Passwords
 from services.desk.settings import desk_settings
@@ -80,7 +80,7 @@ DEFINITION = ServiceDefinition(
     outbox_collections=(diagnostics.SENT,),
     small_outbox_collections=(diagnostics.SENT,),
     indexes=store.INDEXES,
-    routers=(diagnostics.router, api.router, sessions.router, oidc.router),
+    routers=(diagnostics.router, api.router, sessions.router, oidc.router, signatures.router),
     wire=wire,
     background=(rotate_keys,),
     at_stop=(close_oidc,),

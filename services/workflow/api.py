@@ -18,6 +18,7 @@ from services.common.auth import Caller, ensure_site, require
 from services.common.contracts.complaint import MAX_QUANTITY, Quantity
 from services.common.http import guarded_router
 from services.common.runtime import context_of
+from services.common.tokens import KeysUnavailable
 from services.workflow import commands
 from services.workflow.domain import eight_d
 from services.workflow.domain.case import Case
@@ -41,6 +42,8 @@ STATUS = {
     "missing_fields": 422,
     "invalid_fields": 422,
     "consent_required": 422,
+    "signature_required": 422,
+    "signature_invalid": 422,
 }
 
 
@@ -62,6 +65,11 @@ class CommandBody(_Body):
     action: str | None = Field(default=None, description="A transition; None: fields only.")
     fields: dict[str, Any] = {}
     reason: str | None = Field(default=None, max_length=2000)
+    signature: str | None = Field(
+        default=None,
+        max_length=8192,
+        description="A signed transition's signature token from the desk (POST /signatures).",
+    )
     expected_version: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
 
 
@@ -107,11 +115,12 @@ async def _run(
     try:
         saved, _ = await service.run(case_id, decide, expected_version=expected_version)
     except Refused as refusal:
-        raise HTTPException(
-            STATUS.get(refusal.code, 409),
-            {"code": refusal.code, "reason": refusal.reason, "fields": refusal.fields},
-        ) from None
+        raise HTTPException(STATUS.get(refusal.code, 409), _refusal(refusal)) from None
     return view(saved, service.clock.now())
+
+
+def _refusal(refusal: Refused) -> dict[str, Any]:
+    return {"code": refusal.code, "reason": refusal.reason, "fields": refusal.fields}
 
 
 def _roles(key: Caller, case_id: str) -> tuple[str, ...]:
@@ -146,14 +155,27 @@ async def list_cases(
 
 
 @router.post("/cases/{case_id}/commands", summary="Run a transition, or record fields")
-async def command(case_id: str, body: CommandBody, service: Service, key: Actor) -> dict[str, Any]:
+async def command(
+    case_id: str, body: CommandBody, service: Service, key: Actor, request: Request
+) -> dict[str, Any]:
     roles = _roles(key, case_id)
     if body.action is None:
         decide = commands.fields(RecordFields(case_id, body.fields, key.name, roles, body.reason))
     else:
+        try:
+            signature = await commands.verified_signature(
+                context_of(request).tokens, body.signature
+            )
+        except Refused as refusal:
+            raise HTTPException(422, _refusal(refusal)) from None
+        except KeysUnavailable:
+            raise HTTPException(503, "signatures cannot be checked now: try again") from None
         decide = commands.transition(
-            ExecuteTransition(case_id, body.action, body.fields, key.name, roles, body.reason)
-        )
+            ExecuteTransition(
+                case_id, body.action, body.fields, key.name, roles, body.reason,
+                signature=signature,
+            )
+        )  # fmt: skip
     return await _run(service, key, case_id, decide, body.expected_version)
 
 

@@ -13,7 +13,7 @@ from services.common.messaging.consumer import Handler, Outcome, Rejected
 from services.common.messaging.topology import QueueSpec
 from services.common.rulebook import UnknownSite
 from services.common.tokens import TokenRefused, TokenVerifier
-from services.workflow.commands import command_from_message
+from services.workflow.commands import command_from_message, verified_signature
 from services.workflow.domain.commands import CorrectiveActionRequest, Refused
 from services.workflow.handlers import CaseService
 
@@ -108,9 +108,10 @@ def on_command(service: CaseService, tokens: TokenVerifier | None) -> Handler:
             )
         actor, roles = await acting_person(tokens, message, envelope.site)
         try:
+            signature = await verified_signature(tokens, message.signature)
             _, stored = await service.run(
                 message.case_id,
-                command_from_message(message, actor, roles),
+                command_from_message(message, actor, roles, signature),
                 expected_version=message.expected_version,
                 event_id=str(envelope.id),
                 correlation_id=envelope.correlationid,

@@ -480,5 +480,8 @@ async def test_a_case_stored_by_a_cancelled_handler_is_announced_on_redelivery(
         await tap.publish(event)  # the unacknowledged delivery comes again
         opened = [e for e in await tap.events(f"sz:{number}", 1) if e.type == "case.opened"]
         assert [e.id for e in opened] == [facts[0].id]
-        stored = await ctx.db["cases"].find_one({"_id": f"sz:{number}"})
-        assert stored is not None and stored["outbox_n"] == 0
+        async def relayed() -> bool:  # every entry of the case, not only case.opened
+            stored = await ctx.db["cases"].find_one({"_id": f"sz:{number}"})
+            return stored is not None and stored["outbox_n"] == 0
+
+        await eventually(relayed)

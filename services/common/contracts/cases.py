@@ -251,4 +251,10 @@ class CaseCommand(Contract):
         description="Ignored: roles come from the token. Kept for older senders.",
     )
     reason: str | None = Field(default=None, max_length=2000)
+    signature: str | None = Field(
+        default=None,
+        max_length=8192,
+        description="For a signed transition (an approval): the signature token the desk "
+        "gave the acting person after they re-entered their password (POST /signatures).",
+    )
     expected_version: int | None = Field(default=None, ge=0)

@@ -159,6 +159,9 @@ def _workflow(r: SiteRules) -> Iterator[Problem]:
         yield from _refs(t.requires, set(fields), (*base, "requires"), "case field")
         yield from _ref(t.outcome, outcomes, (*base, "outcome"), "outcome")
         yield from _guard(t.guard, fields, (*base, "guard"))
+        if t.signature is not None and t.signature.fills is not None:
+            yield from _ref(t.signature.fills, set(fields), (*base, "signature", "fills"),
+                            "case field")
         if t.review_loop and w.review_loop is None:
             yield (*base, "review_loop"), "review_loop transitions need workflow.review_loop"
     if w.review_loop:

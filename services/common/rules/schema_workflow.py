@@ -81,6 +81,15 @@ class Stage(Frozen):
     description: str | None = None
 
 
+class SignatureSpec(Frozen):
+    """An electronic signature the transition needs (21 CFR 11.50/11.70): the signer
+    re-authenticates at the desk and signs the case as it is, with this meaning. `fills`:
+    a case field that takes the signer's person id (e.g. `approved_by`)."""
+
+    meaning: Literal["approved", "rejected", "reviewed"]
+    fills: Id | None = None
+
+
 class Transition(Frozen):
     from_stage: Id = Field(alias="from")
     to: Id
@@ -92,6 +101,7 @@ class Transition(Frozen):
     review_loop: bool = False  # a rejection that sends the answer back for re-analysis
     outcome: Id | None = None  # a non-quality outcome closing without a nonconformity
     reopen: bool = False  # recurrence: a closed case comes back
+    signature: SignatureSpec | None = None  # who runs it signs (see SignatureSpec)
 
 
 class ReviewLoop(Frozen):

@@ -55,6 +55,21 @@ class Verification(Model):
     at: datetime
 
 
+class SignatureRecord(Model):
+    """An electronic signature on the case: who (a person of the directory, re-
+    authenticated), what it means, when, and the history head it signed (the case as it
+    stood: every change before it is in the hash chain)."""
+
+    person_id: str
+    name: str
+    meaning: str
+    action: str
+    stage: str
+    signed_hash: str
+    signed_at: datetime
+    token_id: str
+
+
 class Rejection(Model):
     """A send-back for re-analysis (the review loop)."""
 
@@ -139,6 +154,7 @@ class Case(Model):
     rejections: list[Rejection] = []
     verifications: list[Verification] = []
     dispositions: list[Disposition] = []
+    signatures: list[SignatureRecord] = []
     clocks: list[ClockRun] = []  # every run of the site's case clocks, in start order
     recurrence_key: str | None = None
     repeat: bool = False

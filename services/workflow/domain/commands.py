@@ -18,6 +18,8 @@ RefusalCode = Literal[
     "review_loop_exceeded",
     "conflict",
     "not_found",
+    "signature_required",
+    "signature_invalid",
 ]
 
 
@@ -32,6 +34,19 @@ class Refused(Exception):
 
 
 @dataclass(frozen=True)
+class Signature:
+    """A verified signature from the desk (its signature token checked by the caller)."""
+
+    person_id: str
+    name: str
+    meaning: str
+    case_id: str
+    signed_hash: str
+    signed_at: datetime
+    token_id: str
+
+
+@dataclass(frozen=True)
 class ExecuteTransition:
     case_id: str
     action: str
@@ -40,6 +55,7 @@ class ExecuteTransition:
     roles: tuple[str, ...]
     reason: str | None = None
     expected_version: int | None = None
+    signature: Signature | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from services.common.rules import SiteRules
-from services.workflow.domain.case import Case
+from services.workflow.domain.case import Case, SignatureRecord
 
 DISCIPLINES: dict[str, dict[str, str]] = {
     "D0": {"en": "Prepare for the 8D process", "zh": "准备8D（紧急响应）"},
@@ -42,6 +42,12 @@ LABELS: dict[str, dict[str, str]] = {
     "on_time": {"en": "All deadlines met", "zh": "全部按期"},
     "stages": {"en": "Stages", "zh": "阶段"},
     "provisional": {"en": "provisional", "zh": "暂定"},
+    "signatures": {"en": "Electronic signatures", "zh": "电子签名"},
+}
+MEANINGS = {
+    "approved": {"en": "approved", "zh": "批准"},
+    "rejected": {"en": "rejected", "zh": "退回"},
+    "reviewed": {"en": "reviewed", "zh": "已审核"},
 }
 
 
@@ -62,6 +68,10 @@ def report(case: Case, rules: SiteRules, language: str) -> dict[str, Any]:
             disciplines[field.eight_d]["entries"].append(
                 _entry(field.id, label, case.fields[field.id], lang)
             )
+    if case.signatures:  # who signed what, when: the approvals an auditor asks for
+        signed = [_signature(rules, s, lang) for s in case.signatures]
+        entry = _entry("signatures", LABELS["signatures"], signed, lang)
+        disciplines["D8"]["entries"].append(entry)
     for visit in case.visits:
         for d in rules.stage(visit.stage).eight_d:
             disciplines[d]["stages"].append(_visit(rules, visit.model_dump(mode="json"), lang))
@@ -114,6 +124,13 @@ def _records(case: Case) -> dict[tuple[str, str], Any]:
 
 def _entry(key: str, names: dict[str, str], value: Any, lang: str) -> dict[str, Any]:
     return {"id": key, "label": _name(names, lang), "value": to_jsonable_python(value)}
+
+
+def _signature(rules: SiteRules, signature: SignatureRecord, lang: str) -> str:
+    at = signature.signed_at.astimezone(rules.zone).strftime("%Y-%m-%d %H:%M")
+    meaning = _name(MEANINGS.get(signature.meaning, {lang: signature.meaning}), lang)
+    stage = _name(rules.stage(signature.stage).names, lang)
+    return f"{signature.name} ({signature.person_id}), {meaning}, {stage}, {at}"
 
 
 def _visit(rules: SiteRules, visit: dict[str, Any], lang: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from services.common.contracts.cases import CaseStageChanged
 from services.common.rules import SiteRules, guard_holds
 from services.common.rules.schema_workflow import Transition
-from services.workflow.domain import clocks, closing, history, loops, stages
+from services.workflow.domain import clocks, closing, history, loops, signatures, stages
 from services.workflow.domain.case import Case, instant
 from services.workflow.domain.commands import ExecuteTransition, RecordFields, Refused
 from services.workflow.domain.decisions import Decision
@@ -28,6 +28,8 @@ def execute(case: Case, command: ExecuteTransition, rules: SiteRules, now: datet
     ensure_allowed(
         rules, case, rules.actors_for(transition), command.roles, f"action {command.action!r}"
     )
+    signature = signatures.checked(case, transition, command)
+    values |= signatures.filled(transition, signature)
     missing = rules.missing_fields(transition, values)
     if missing:
         raise Refused(
@@ -79,6 +81,10 @@ def apply(
         loops.send_back(decision, transition, rules, command, now)
     loops.record_verification(new, transition, rules, command.actor, now)
     origin = case.stage
+    if command.signature is not None and transition.signature is not None:
+        signatures.record(
+            new, transition, command.signature, origin, rules.rules_version, command.roles, now
+        )
     stages.enter(rules, new, transition.to, now)
     history.record(
         new,

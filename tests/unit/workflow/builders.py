@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,8 @@ from services.common.contracts.complaints import ClassificationRecord, Complaint
 from services.common.contracts.envelope import Contract
 from services.common.rules import SiteRules, classify, load_rules
 from services.workflow.domain.case import Case
-from services.workflow.domain.commands import ExecuteTransition
+from services.workflow.domain import signatures
+from services.workflow.domain.commands import ExecuteTransition, Signature
 from services.workflow.domain.opening import open_for_complaint
 from services.workflow.domain.transitions import execute
 
@@ -71,11 +73,24 @@ class Driver:
         self.clock.advance(after)
         transition = self.rules.transition(self.case.stage, action)
         who = roles or ((self.rules.actors_for(transition[0])[0],) if transition else ("x",))
-        command = ExecuteTransition(self.case.id, action, fields, "tester", who, reason)
+        command = ExecuteTransition(
+            self.case.id, action, fields, "tester", who, reason,
+            signature=self.signature(transition[0], "tester") if transition else None,
+        )
         decision = execute(self.case, command, self.rules, self.clock.now())
         self.case = decision.case
         self.facts += decision.facts
         return self.case
+
+    def signature(self, transition: Any, person: str) -> Signature | None:
+        """What the desk would give `person` signing the case now, if the step is signed."""
+        if transition.signature is None:
+            return None
+        return Signature(
+            person_id=person, name=person.title(), meaning=transition.signature.meaning,
+            case_id=self.case.id, signed_hash=signatures.head(self.case),
+            signed_at=self.clock.now(), token_id=uuid.uuid4().hex,
+        )  # fmt: skip
 
     def types(self) -> list[str]:
         return [type(f).__name__ for f in self.facts]
