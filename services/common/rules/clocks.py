@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.common.rules.engine import due_time
+from services.common.rules.durations import DueTime
+from services.common.rules.engine import due
 from services.common.rules.schema import SiteRules
 from services.common.rules.schema_clocks import Clock
 from services.common.rules.schema_complaints import Classification, ClassMatch
@@ -24,13 +25,15 @@ def clocks_for(rules: SiteRules, classification: Classification | None) -> tuple
 
 def clock_due(
     rules: SiteRules, clock: Clock, started_at: datetime, customer_deadline: datetime | None
-) -> datetime:
+) -> DueTime:
     """When a clock started at `started_at` is due: its duration on the site calendar
-    (through ``due_time``, like stage deadlines), or the customer's own deadline where the
-    clock takes it (`customer`: whenever one is set; `earlier`: when it comes first)."""
-    due = due_time(rules, started_at, clock.duration)
+    (through ``due``, like stage deadlines: provisional when counted through a year the
+    calendar does not cover yet), or the customer's own deadline where the clock takes it
+    (`customer`: whenever one is set; `earlier`: when it comes first). A date the customer
+    gave is never provisional."""
+    counted = due(rules, started_at, clock.duration)
     if customer_deadline is not None and clock.customer_deadline == "customer":
-        return customer_deadline
+        return DueTime(customer_deadline)
     if customer_deadline is not None and clock.customer_deadline == "earlier":
-        return min(due, customer_deadline)
-    return due
+        return DueTime(customer_deadline) if customer_deadline < counted.at else counted
+    return counted

@@ -103,6 +103,8 @@ class ClockRun(Model):
     owner: str  # the department or role that must act (the rule file's `owner`)
     started_at: datetime
     due: datetime
+    provisional: bool = False  # `due` rests on a calendar year not published yet
+    revisions: int = 0  # times `due` moved when computed again on a newer calendar
     stopped_at: datetime | None = None
     stopped_by: str | None = None  # the event that stopped it (or `closed`)
     met: bool | None = None  # stopped by its due time; None while running

@@ -85,5 +85,6 @@ def fact_fields(case: Case, deadline_token: str, rules: SiteRules) -> dict[str, 
     return {
         "clock": run.clock,
         "kpi": spec.kpi if spec else None,
+        "provisional": run.provisional,
         "acting_departments": recipients(rules, case, [run.owner]),
     }

@@ -72,9 +72,11 @@ def running(case: Case) -> list[ClockRun]:
 def _start(case: Case, spec: Clock, at: datetime, rules: SiteRules) -> None:
     due = clock_due(rules, spec, at, case.customer_deadline)
     runs = sum(1 for r in case.clocks if r.clock == spec.id)
-    case.clocks.append(
-        ClockRun(clock=spec.id, run=runs + 1, owner=spec.owner, started_at=at, due=instant(due))
+    run = ClockRun(
+        clock=spec.id, run=runs + 1, owner=spec.owner, started_at=at, due=instant(due.at)
     )
+    run.provisional = due.provisional
+    case.clocks.append(run)
 
 
 def _stop(
@@ -99,7 +101,10 @@ def _stop(
 
 # --- deadline records (deadlines.py plans and fires them) ---------------------------------
 def token(run: ClockRun) -> str:
-    return f"{SCOPE}{run.clock}.r{run.run}"
+    """Changes with a new run and with a due time computed again: older records no longer
+    apply, and the new ones have ids of their own (each fires once)."""
+    revised = f".c{run.revisions}" if run.revisions else ""
+    return f"{SCOPE}{run.clock}.r{run.run}{revised}"
 
 
 def scope(run: ClockRun) -> str:
@@ -130,6 +135,27 @@ def run_of(case: Case, deadline_token: str) -> ClockRun | None:
 def applies(case: Case, deadline_token: str, due: datetime) -> bool:
     run = run_of(case, deadline_token)
     return run is not None and run.stopped_at is None and run.due == due
+
+
+def recompute(case: Case, rules: SiteRules) -> list[ClockRun]:
+    """Compute the provisional due time of every running clock again (the site's calendar
+    changed): a due time that moved gets a new token; one that did not only loses its mark
+    when the year is known now. Returns the runs that changed (the caller stores the case)."""
+    specs = {c.id: c for c in rules.clocks}
+    changed = []
+    for run in running(case):
+        spec = specs.get(run.clock)
+        if spec is None or not run.provisional:
+            continue
+        fresh = clock_due(rules, spec, run.started_at, case.customer_deadline)
+        due = instant(fresh.at)
+        if due == run.due and fresh.provisional:
+            continue
+        if due != run.due:
+            run.due, run.revisions = due, run.revisions + 1
+        run.provisional = fresh.provisional
+        changed.append(run)
+    return changed
 
 
 def time_left(case: Case, now: datetime) -> list[dict[str, Any]]:

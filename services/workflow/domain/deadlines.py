@@ -178,7 +178,7 @@ def fire(
         due=deadline.due,
         clock=common.get("clock"),
         action=common.get("action"),
-        provisional=_provisional(deadline, case),
+        provisional=bool(common["provisional"]),  # a clock's own mark (chased.fact_fields)
         escalated_at=now,
     )
     return [fact], _next(deadline, rule, rules)

@@ -3,7 +3,8 @@ deadline records of their own, side by side, each with its owner."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from services.workflow.domain import clocks, deadlines
 from services.workflow.domain.commands import RecordFields
 from services.workflow.domain.transitions import record_fields
 from services.workflow.handlers import view
+from tests.support.calendars import calendar_block, write_site
 from tests.unit.workflow.builders import Driver, review_to_close, rules_for, to_review
 
 pytestmark = pytest.mark.unit
@@ -177,3 +179,37 @@ def test_the_case_view_shows_each_clock_with_its_time_left() -> None:
     body = view(d.case, MONDAY + timedelta(hours=1))
     respond = next(c for c in body["clocks"] if c["clock"] == "respond")
     assert respond["seconds_left"] == 23 * 3600 and respond["owner"] == "case_owner"
+
+
+def test_a_clock_counted_into_an_unpublished_year_is_provisional_until_it_is_known(
+    tmp_path: Path,
+) -> None:
+    # qds: the 8D clock is 3 working days from receipt; from 29 Dec 2026 it lands in 2027,
+    # a year whose make-up days are not published in the calendar the file declares.
+    from services.common.rules import load_rules
+
+    received = datetime(2026, 12, 29, 1, 0, tzinfo=UTC)
+    before = load_rules(
+        write_site(tmp_path / "a", "qds-company.yaml", calendar=calendar_block(last_year=2026))
+    )
+    d = Driver(before, received)
+    run = _runs(d)["eight-d"]
+    assert run.provisional is True and run.due.year == 2027
+    old = [p for p in deadlines.plan(d.case, d.rules) if p.stage == "clock:eight-d"]
+    (missed,) = [p for p in old if p.kind == "missed"]
+    (fact,), _ = deadlines.fire(missed, d.case, d.rules, run.due)
+    assert fact.provisional is True
+    # 2027 is published with a make-up working day on Sunday 3 January: one day earlier.
+    after = load_rules(
+        write_site(
+            tmp_path / "b",
+            "qds-company.yaml",
+            calendar=calendar_block(last_year=2027, extra_working_days=(date(2027, 1, 3),)),
+        )
+    )
+    case = d.case.model_copy(deep=True)
+    (changed,) = clocks.recompute(case, after)
+    assert changed.clock == "eight-d" and changed.provisional is False
+    assert changed.due != run.due and changed.revisions == 1
+    assert not any(deadlines.applies(p, case) for p in old)
+    assert clocks.recompute(case, after) == []  # nothing more to do
