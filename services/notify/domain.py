@@ -1,0 +1,85 @@
+"""What a notification is and who receives it: pure rules, no I/O.
+
+A notification is one message to one person on one channel for one cause (an event).
+Its `_id` is derived from the event id, the person and the channel, so a redelivered
+event never yields a second message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+Status = Literal["pending", "sent", "failed"]
+
+
+class Recipient(BaseModel):
+    """A person as the directory lists them (only what a message needs)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    name: str
+    email: str | None = None
+    language: str = "en"
+    departments: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+
+class Notification(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    site: str
+    channel: str
+    person_id: str
+    language: str
+    cause: str  # the trigger: complaint_registered, case_escalated, ...
+    event_id: str
+    event_type: str
+    why: tuple[str, ...]  # the department or role names that brought this person in
+    subject: str
+    text: str
+    html: str
+    status: Status = "pending"
+    attempts: int = 0
+    next_attempt_at: AwareDatetime
+    reason: str | None = None
+    created_at: AwareDatetime
+    sent_at: AwareDatetime | None = None
+
+
+def notification_id(event_id: str, person_id: str, channel: str) -> str:
+    return f"{event_id}|{person_id}|{channel}"
+
+
+@dataclass(frozen=True)
+class Addressed:
+    person: Recipient
+    why: tuple[str, ...]
+
+
+def resolve(names: Iterable[str], people: Sequence[Recipient]) -> list[Addressed]:
+    """People holding any of `names` (a department or a role of the site), each once,
+    with the names that brought them in, in the directory's order."""
+    wanted = list(dict.fromkeys(names))
+    found = []
+    for person in people:
+        held = set(person.departments) | set(person.roles)
+        why = tuple(n for n in wanted if n in held)
+        if why:
+            found.append(Addressed(person, why))
+    return found
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Wait before the next try after `attempts` failed ones: 10 s doubling, at most 1 h."""
+    return float(min(10 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def is_due(notification: Notification, now: datetime) -> bool:
+    return notification.status == "pending" and notification.next_attempt_at <= now

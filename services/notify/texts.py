@@ -1,0 +1,53 @@
+"""Message texts per language (zh, en). Messages carry the case number, customer name,
+due time and a link, never the customer's contact person."""
+
+from __future__ import annotations
+
+from html import escape
+
+TEXTS = {
+    "en": {
+        "complaint_registered": "Complaint {number} registered ({customer})",
+        "case_stage": "Case {number} entered stage {stage}",
+        "case_deadline": "Case {number}: deadline of {stage} {reason}",
+        "case_escalated": "Case {number} escalated: {reason}",
+        "case_reopened": "Case {number} reopened: {reason}",
+        "why": "You receive this as {why}.",
+        "due": "Due",
+        "open": "Open the case on the desk",
+    },
+    "zh": {
+        "complaint_registered": "客诉 {number} 已登记（{customer}）",
+        "case_stage": "案件 {number} 进入阶段 {stage}",
+        "case_deadline": "案件 {number}：{stage} 期限 {reason}",
+        "case_escalated": "案件 {number} 已升级：{reason}",
+        "case_reopened": "案件 {number} 已重开：{reason}",
+        "why": "您收到此通知，因为您是：{why}。",
+        "due": "期限",
+        "open": "在工作台打开案件",
+    },
+}
+
+
+def language_of(preferred: str) -> str:
+    base = preferred.split("-")[0].lower()
+    return base if base in TEXTS else "en"
+
+
+def render(
+    language: str, cause: str, *, values: dict[str, str], why: str, due: str | None, link: str
+) -> tuple[str, str, str]:
+    """(subject, plain text, html) of one message."""
+    t = TEXTS[language_of(language)]
+    subject = t[cause].format(**values)
+    lines = [subject, "", t["why"].format(why=why)]
+    if due:
+        lines.append(f"{t['due']}: {due}")
+    lines += ["", f"{t['open']}: {link}", ""]
+    html = (
+        f"<html><body><p><strong>{escape(subject)}</strong></p>"
+        f"<p>{escape(t['why'].format(why=why))}</p>"
+        + (f"<p>{escape(t['due'])}: {escape(due)}</p>" if due else "")
+        + f'<p><a href="{escape(link, quote=True)}">{escape(t["open"])}</a></p></body></html>'
+    )
+    return subject, "\n".join(lines), html
