@@ -1,6 +1,6 @@
 """The `qloop` command line.
 
-    qloop run SERVICE            run one service (intake, workflow, survey, reporting, desk)
+    qloop run SERVICE            run one service (intake, workflow, survey, reporting, desk, notify)
     qloop up [--detach]          run the services with demo data and people (after infra up)
     qloop down                   stop services started with --detach
     qloop infra up|down|status   local RabbitMQ and database (deploy/local/infra.sh)
@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("intake", "workflow", "survey", "reporting", "desk")
+SERVICES = ("intake", "workflow", "survey", "reporting", "desk", "notify")
 # Modules that add their own sub-commands with `register(subparsers)`.
 TOOLS = (
     "services.common.rules.cli",
@@ -101,6 +101,7 @@ SETTINGS_MODULES = (
     "services.survey.settings",
     "services.reporting.settings",
     "services.desk.settings",
+    "services.notify.settings",
 )
 # QLOOP_ variables read by tools, not by a service's settings (deploy/local, tests, bench).
 TOOL_VARIABLES = frozenset(
