@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "state"
-PORTS = {"intake": 8081, "workflow": 8082, "survey": 8083, "reporting": 8084, "desk": 8085}
+PORTS = {
+    "intake": 8081,
+    "workflow": 8082,
+    "survey": 8083,
+    "reporting": 8084,
+    "desk": 8085,
+    "notify": 8086,
+}
+SMTP_CATCHER = 8025  # a local aiosmtpd: the mails notify sends land in state/logs/mail.log
 DESK = f"http://127.0.0.1:{PORTS['desk']}"
 # The demo people of each site: (id prefix, name, the role whose department they belong
 # to, roles granted beside it).
@@ -39,6 +48,12 @@ def _ready(port: int) -> bool:
             return bool(reply.status == 200)
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _wait_ready(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 60) -> None:
@@ -183,8 +198,20 @@ def run_system(*, demo: bool, detach: bool) -> int:
         or _secret("survey-link-secret"),
         "QLOOP_TOKEN_JWKS_URL": os.environ.get("QLOOP_TOKEN_JWKS_URL")
         or f"{DESK}/.well-known/jwks.json",
+        # notify reads the directory with the demo admin key (the desk lists people to admins)
+        "QLOOP_NOTIFY_DESK_API_KEY": os.environ.get("QLOOP_NOTIFY_DESK_API_KEY") or api_key,
     }
     processes: dict[str, subprocess.Popen[bytes]] = {}
+    if "QLOOP_NOTIFY_SMTP_HOST" not in os.environ and not _listening(SMTP_CATCHER):
+        processes["smtp"] = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_CATCHER}"],
+            cwd=ROOT,
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            stdout=(logs / "mail.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=detach,
+        )
+        (pids / "smtp.pid").write_text(str(processes["smtp"].pid))
     for name, port in PORTS.items():
         if _ready(port):
             print(f"{name}: already running on port {port}", file=sys.stderr)
@@ -213,6 +240,7 @@ def run_system(*, demo: bool, detach: bool) -> int:
         print(f"  {name:<10} http://127.0.0.1:{port}/docs   metrics: /metrics   health: /readyz")
     print("  rabbitmq   http://127.0.0.1:15672/ (guest/guest)")
     print(f"  logs       {logs}/")
+    print(f"  mails      {logs}/mail.log   (SMTP catcher on 127.0.0.1:{SMTP_CATCHER})")
     print(f"  API key    {api_key}   (header X-API-Key; stored in state/demo-api-key.txt)")
     for line in lines:
         print(f"  demo: {line}")
