@@ -3,6 +3,7 @@ each event's people are found under, and the values its message shows."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,7 +35,19 @@ class Cause:
 
 
 def cause_of(fact: BaseModel, rules: SiteRules) -> Cause | None:
-    """The notification cause of an event, or None when it tells nobody."""
+    """The notification cause of an event as the site's `notifications` section has it
+    (defaults without one), or None when it tells nobody."""
+    cause = default_cause(fact, rules)
+    if cause is None or rules.notifications is None:
+        return cause
+    trigger = rules.notifications.trigger(cause.kind)
+    if not trigger.enabled:
+        return None
+    names = trigger.to if trigger.to is not None else cause.names
+    return dataclasses.replace(cause, names=tuple(dict.fromkeys((*names, *trigger.also))))
+
+
+def default_cause(fact: BaseModel, rules: SiteRules) -> Cause | None:
     if isinstance(fact, ComplaintRegistered):
         routed = fact.classification
         return Cause(

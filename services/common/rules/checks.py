@@ -8,6 +8,7 @@ from typing import Any
 
 from services.common.rules.calendar import published_through
 from services.common.rules.checks_clocks import clock_errors
+from services.common.rules.checks_notifications import notification_errors
 from services.common.rules.schema import SiteRules
 from services.common.rules.schema_survey import Survey
 from services.common.rules.schema_workflow import FieldType, GuardTest, Workflow
@@ -30,6 +31,7 @@ def semantic_errors(rules: SiteRules) -> list[Problem]:
         _survey,
         _languages,
         clock_errors,
+        notification_errors,
     )
     return [problem for check in checks for problem in check(rules)]
 

@@ -26,6 +26,7 @@ from services.common.rules.schema_complaints import (
     EscalationRule,
     RoutingSection,
 )
+from services.common.rules.schema_notifications import Notifications
 from services.common.rules.schema_survey import Band, Survey
 from services.common.rules.schema_workflow import GuardTest, GuardValue, Stage, Transition, Workflow
 
@@ -112,6 +113,7 @@ class SiteRules(Frozen):
     workflow: Workflow
     clocks: tuple[Clock, ...] = ()  # case-wide deadlines from an event to another
     survey: Survey | None = None
+    notifications: Notifications | None = None  # who each trigger tells (notify)
 
     _content_hash: str = PrivateAttr(default="unhashed")
     _source: str = PrivateAttr(default="<memory>")
