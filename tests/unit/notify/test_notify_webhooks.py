@@ -1,0 +1,113 @@
+"""Group-robot webhooks against a local HTTP receiver the test starts: each vendor's body
+and signature, recomputed here as the vendors' documents describe them."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote_plus, urlsplit
+
+import pytest
+
+from services.notify.domain import Notification
+from services.notify.email import PermanentFailure, TemporaryFailure
+from services.notify.webhooks import Robot
+
+pytestmark = pytest.mark.unit
+NOW = 1_767_225_600
+SECRET = "SECtest-secret"
+AT = datetime(2026, 3, 2, tzinfo=UTC)
+NOTE = Notification(
+    id="e1|qe|dingtalk", site="sz", channel="dingtalk", person_id="qe", language="zh",
+    cause="complaint_registered", event_id="e1", event_type="complaint.registered",
+    why=("quality",), subject="客诉 SZ-1 已登记（Acme）", text="客诉 SZ-1 已登记（Acme）\n\n链接",
+    html="<p/>", next_attempt_at=AT, created_at=AT,
+)  # fmt: skip
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.status = 200
+        self.reply: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    got = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["content-length"]))
+            got.requests.append((self.path, dict(self.headers), body))
+            self.send_response(got.status)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps(got.reply).encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield got, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_dingtalk_signs_timestamp_and_secret(receiver: Any) -> None:
+    got, base = receiver
+    asyncio.run(Robot("dingtalk", f"{base}/robot/send?access_token=T", SECRET).post(NOTE, NOW))
+    path, _, body = got.requests[0]
+    query = parse_qs(urlsplit(path).query)
+    assert query["access_token"] == ["T"] and query["timestamp"] == [str(NOW * 1000)]
+    expected = base64.b64encode(
+        hmac.new(SECRET.encode(), f"{NOW * 1000}\n{SECRET}".encode(), hashlib.sha256).digest()
+    ).decode()
+    raw_sign = urlsplit(path).query.split("sign=")[1]
+    assert unquote_plus(raw_sign) == expected
+    sent = json.loads(body)
+    assert sent["msgtype"] == "markdown" and sent["markdown"]["title"] == NOTE.subject
+
+
+def test_feishu_signs_with_the_key_over_an_empty_message(receiver: Any) -> None:
+    got, base = receiver
+    got.reply = {"code": 0, "msg": "success"}
+    asyncio.run(Robot("feishu", f"{base}/open-apis/bot/v2/hook/X", SECRET).post(NOTE, NOW))
+    sent = json.loads(got.requests[0][2])
+    key = f"{NOW}\n{SECRET}".encode()
+    assert sent["timestamp"] == str(NOW)
+    assert sent["sign"] == base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+    assert sent["msg_type"] == "text" and sent["content"]["text"] == NOTE.text
+
+
+def test_wecom_markdown_and_generic_signature(receiver: Any) -> None:
+    got, base = receiver
+    asyncio.run(Robot("wecom", f"{base}/cgi-bin/webhook/send?key=K").post(NOTE, NOW))
+    wecom = json.loads(got.requests[0][2])
+    assert wecom["msgtype"] == "markdown" and NOTE.subject in wecom["markdown"]["content"]
+    asyncio.run(Robot("webhook", f"{base}/hook", SECRET).post(NOTE, NOW))
+    _, headers, body = got.requests[1]
+    mac = hmac.new(SECRET.encode(), f"{NOW}.".encode() + body, hashlib.sha256).hexdigest()
+    assert headers["X-Qloop-Signature"] == f"sha256={mac}"
+    assert json.loads(body)["event_id"] == "e1"
+
+
+def test_answers_sorted_into_retry_and_permanent(receiver: Any) -> None:
+    got, base = receiver
+    got.status = 503
+    with pytest.raises(TemporaryFailure):
+        asyncio.run(Robot("wecom", f"{base}/x").post(NOTE, NOW))
+    got.status = 400
+    with pytest.raises(PermanentFailure):
+        asyncio.run(Robot("wecom", f"{base}/x").post(NOTE, NOW))
+    got.status, got.reply = 200, {"errcode": 310000, "errmsg": "sign not match"}
+    with pytest.raises(PermanentFailure, match="310000"):
+        asyncio.run(Robot("dingtalk", f"{base}/x", SECRET).post(NOTE, NOW))
