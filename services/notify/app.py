@@ -18,6 +18,7 @@ from services.notify.metrics import notify_metrics
 from services.notify.service import Notifier, Sender
 from services.notify.settings import NotifySettings, notify_settings
 from services.notify.store import MongoNotificationStore
+from services.notify.webhooks import Robot
 
 NAME = "notify"
 log = logging.getLogger(__name__)
@@ -33,6 +34,18 @@ def smtp_of(settings: NotifySettings) -> SmtpChannel:
         username=settings.notify_smtp_username,
         password=password.get_secret_value() if password else None,
     )
+
+
+def robots_of(settings: NotifySettings) -> dict[str, list[Robot]]:
+    return {
+        site: [
+            Robot(
+                r.kind, r.url.get_secret_value(), r.secret.get_secret_value() if r.secret else None
+            )
+            for r in robots
+        ]
+        for site, robots in settings.notify_robots.items()
+    }
 
 
 async def wire(ctx: ServiceContext) -> Wiring:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -13,13 +14,15 @@ from pydantic import BaseModel
 from services.common.clock import Clock
 from services.common.contracts.envelope import Envelope
 from services.common.rulebook import Rulebook
+from services.common.rules.schema import SiteRules
 from services.notify import texts
 from services.notify.directory import Directory
 from services.notify.domain import Notification, backoff_seconds, notification_id, resolve
 from services.notify.email import PermanentFailure, SmtpChannel, TemporaryFailure
 from services.notify.metrics import NotifyMetrics
 from services.notify.store import NotificationStore
-from services.notify.triggers import cause_of
+from services.notify.triggers import Cause, cause_of
+from services.notify.webhooks import Robot
 
 log = logging.getLogger(__name__)
 EMAIL = "email"
@@ -34,6 +37,7 @@ class Notifier:
     clock: Clock
     metrics: NotifyMetrics
     desk_url: str
+    robots: Mapping[str, Sequence[Robot]] = field(default_factory=dict)
 
     async def record(self, envelope: Envelope[BaseModel]) -> int:
         """Store one notification per person and channel the event tells; the number new."""
@@ -63,6 +67,34 @@ class Notifier:
             outcome = "stored" if added else "duplicate"
             self.metrics.notifications.labels(envelope.site, EMAIL, outcome).inc()
             stored += added
+        stored += await self._record_robots(envelope, rules, cause)
+        return stored
+
+    async def _record_robots(
+        self, envelope: Envelope[BaseModel], rules: SiteRules, cause: Cause
+    ) -> int:
+        """One message per group robot of the site, in the site's first language."""
+        stored = 0
+        language = texts.language_of(rules.site.languages[0])
+        now = self.clock.now()
+        for index, robot in enumerate(self.robots.get(envelope.site, ())):
+            why = ", ".join(_name(rules, n, language) for n in cause.names)
+            due = cause.due.astimezone(rules.zone).strftime("%Y-%m-%d %H:%M") if cause.due else None
+            subject, text, html = texts.render(
+                language, cause.kind, values=cause.values, why=why, due=due,
+                link=self._link(cause.case_id, cause.number),
+            )  # fmt: skip
+            notification = Notification(
+                id=notification_id(str(envelope.id), f"robot:{index}", robot.kind),
+                site=envelope.site, channel=robot.kind, person_id=f"robot:{index}",
+                language=language, cause=cause.kind, event_id=str(envelope.id),
+                event_type=envelope.type, why=cause.names, subject=subject, text=text,
+                html=html, next_attempt_at=now, created_at=now,
+            )  # fmt: skip
+            added = await self.store.add(notification)
+            outcome = "stored" if added else "duplicate"
+            self.metrics.notifications.labels(envelope.site, robot.kind, outcome).inc()
+            stored += added
         return stored
 
     def _link(self, case_id: str | None, number: str) -> str:
@@ -85,6 +117,7 @@ class Sender:
     email: SmtpChannel
     clock: Clock
     metrics: NotifyMetrics
+    robots: Mapping[str, Sequence[Robot]] = field(default_factory=dict)
 
     async def send_due(self) -> int:
         """One pass over the pending notifications; the number sent."""
@@ -98,16 +131,31 @@ class Sender:
             sent += await self._send(notification)
         return sent
 
-    async def _send(self, notification: Notification) -> int:
+    async def _deliver(self, notification: Notification) -> bool:
+        """Hand it to its channel; False when it has nowhere to go (recorded as such)."""
+        if notification.channel != EMAIL:
+            index = int(notification.person_id.removeprefix("robot:"))
+            robots = self.robots.get(notification.site, ())
+            if index >= len(robots) or robots[index].kind != notification.channel:
+                await self._finish(notification, "failed", "robot not configured", "unaddressed")
+                return False
+            await robots[index].post(notification, int(self.clock.now().timestamp()))
+            return True
         people = await self.directory.people_at(notification.site)
         person = next((p for p in people if p.id == notification.person_id), None)
-        now = self.clock.now()
         if person is None or not person.email:
             await self._finish(notification, "failed", "no e-mail address", "unaddressed")
-            return 0
+            return False
+        await asyncio.to_thread(self.email.send, notification, person.email)
+        return True
+
+    async def _send(self, notification: Notification) -> int:
+        now = self.clock.now()
+        channel = notification.channel
         started = time.perf_counter()
         try:
-            await asyncio.to_thread(self.email.send, notification, person.email)
+            if not await self._deliver(notification):
+                return 0
         except PermanentFailure as exc:
             await self._finish(notification, "failed", str(exc), "failed")
             return 0
@@ -121,15 +169,15 @@ class Sender:
                 update={"attempts": attempts, "reason": str(exc), "next_attempt_at": now + wait}
             )
             await self.store.save(retry)
-            self.metrics.notifications.labels(notification.site, EMAIL, "retry").inc()
+            self.metrics.notifications.labels(notification.site, channel, "retry").inc()
             log.warning("notification %s not sent yet: %s", notification.id, exc)
             return 0
-        self.metrics.send_seconds.labels(EMAIL).observe(time.perf_counter() - started)
+        self.metrics.send_seconds.labels(channel).observe(time.perf_counter() - started)
         done = notification.model_copy(
             update={"status": "sent", "attempts": notification.attempts + 1, "sent_at": now}
         )
         await self.store.save(done)
-        self.metrics.notifications.labels(notification.site, EMAIL, "sent").inc()
+        self.metrics.notifications.labels(notification.site, channel, "sent").inc()
         return 1
 
     async def _finish(
@@ -139,5 +187,5 @@ class Sender:
             update={"status": status, "reason": reason, "attempts": notification.attempts + 1}
         )
         await self.store.save(failed)
-        self.metrics.notifications.labels(notification.site, EMAIL, outcome).inc()
+        self.metrics.notifications.labels(notification.site, notification.channel, outcome).inc()
         log.warning("notification %s failed for good: %s", notification.id, reason)

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from services.common.settings import ServiceSettings
+
+
+class RobotSetting(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["wecom", "dingtalk", "feishu", "webhook"]
+    url: SecretStr  # a robot URL carries its key
+    secret: SecretStr | None = None
 
 
 class NotifySettings(ServiceSettings):
@@ -22,6 +30,8 @@ class NotifySettings(ServiceSettings):
     notify_smtp_security: Literal["none", "starttls", "ssl"] = "none"
     notify_smtp_username: str | None = None
     notify_smtp_password: SecretStr | None = None
+    # Group robots per site, as JSON: {"sz": [{"kind": "dingtalk", "url": ..., "secret": ...}]}
+    notify_robots: dict[str, tuple[RobotSetting, ...]] = Field(default_factory=dict)
     notify_send_seconds: float = Field(default=2.0, gt=0, le=600)
 
 

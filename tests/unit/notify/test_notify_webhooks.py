@@ -111,3 +111,39 @@ def test_answers_sorted_into_retry_and_permanent(receiver: Any) -> None:
     got.status, got.reply = 200, {"errcode": 310000, "errmsg": "sign not match"}
     with pytest.raises(PermanentFailure, match="310000"):
         asyncio.run(Robot("dingtalk", f"{base}/x", SECRET).post(NOTE, NOW))
+
+
+def test_a_site_robot_gets_each_cause_once(receiver: Any) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from services.common.clock import ManualClock
+    from services.common.rulebook import Rulebook
+    from services.notify.directory import StaticDirectory
+    from services.notify.email import SmtpChannel
+    from services.notify.metrics import notify_metrics
+    from services.notify.service import Notifier, Sender
+    from services.notify.store import InMemoryNotificationStore
+    from tests.unit.notify.test_notify_email import RULES, START, registered_envelope
+
+    got, base = receiver
+    got.reply = {"code": 0}
+    robots = {"sz": [Robot("feishu", f"{base}/hook", SECRET)]}
+    store, clock = InMemoryNotificationStore(), ManualClock(START)
+    metrics = notify_metrics(CollectorRegistry())
+    directory = StaticDirectory([])
+    rulebook = Rulebook.load(RULES)
+    notifier = Notifier(store, directory, rulebook, clock, metrics, "http://desk.test", robots)
+    sender = Sender(store, directory, SmtpChannel("127.0.0.1", 1, "x@y"), clock, metrics, robots)
+    envelope = registered_envelope(rulebook)
+
+    async def run() -> tuple[int, int, int, int]:
+        first, again = await notifier.record(envelope), await notifier.record(envelope)
+        return first, again, await sender.send_due(), await sender.send_due()
+
+    assert asyncio.run(run()) == (1, 0, 1, 0)
+    sent = json.loads(got.requests[0][2])
+    assert sent["content"]["text"].startswith("客诉 ")  # sz writes Chinese first
+    assert "http://desk.test/complaints/" in sent["content"]["text"]
+    assert sent["timestamp"] == str(int(START.timestamp()))
+    (record,) = store.items.values()
+    assert (record.channel, record.status) == ("feishu", "sent")
