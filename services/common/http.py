@@ -11,6 +11,8 @@ always explain themselves (found by fuzzing the APIs, see docs/reliability.md).
   Python decodes it into a `str` that the database and every later answer fail on (500).
 - A body FastAPI cannot decode (bad UTF-8, nesting too deep, a 5000-digit number) is
   refused with 400 and the reason, not only "There was an error parsing the body".
+- A query parameter the route does not declare is refused with 422 and its name (a
+  misspelt filter such as `?owner_department=` used to be ignored, answering everything).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
@@ -68,11 +71,36 @@ async def _refuse_unstorable_text(request: Request) -> None:
         raise RequestValidationError([error], body=None)
 
 
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route declares, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _refuse_unknown_query(request: Request, known: frozenset[str]) -> None:
+    unknown = [name for name in request.query_params if name not in known]
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        errors = [
+            {
+                "type": "extra_forbidden",
+                "loc": ("query", renderable(name)),
+                "msg": f"unknown query parameter (this route takes: {allowed})",
+            }
+            for name in unknown
+        ]
+        raise RequestValidationError(errors, body=None)
+
+
 class GuardedRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        known = frozenset(_query_names(self.dependant))
 
         async def guarded(request: Request) -> Response:
+            _refuse_unknown_query(request, known)
             await _refuse_large(request)
             await _refuse_unstorable_text(request)
             try:
