@@ -12,8 +12,8 @@ from services.common.contracts.complaint import ComplaintSubmission
 from services.common.contracts.complaints import ClassificationRecord, ComplaintRegistered
 from services.common.contracts.envelope import Contract
 from services.common.rules import SiteRules, classify, load_rules
-from services.workflow.domain.case import Case
 from services.workflow.domain import signatures
+from services.workflow.domain.case import Case
 from services.workflow.domain.commands import ExecuteTransition, Signature
 from services.workflow.domain.opening import open_for_complaint
 from services.workflow.domain.transitions import execute
