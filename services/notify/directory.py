@@ -17,7 +17,10 @@ class Directory(Protocol):
 
 
 class DirectoryUnavailable(Exception):
-    """The desk did not answer: the event is retried later (transient)."""
+    """The desk did not answer: the event is retried later, not spent against the queue's
+    delivery limit (the consumer treats errors marked `transient` like a database outage)."""
+
+    transient = True
 
 
 def recipients_at(site: str, people: Sequence[dict[str, Any]]) -> list[Recipient]:

@@ -173,3 +173,13 @@ def test_recipient_without_address_is_recorded_not_retried(smtp: Any) -> None:
     (record,) = store.items.values()
     assert (record.status, record.reason) == ("failed", "no e-mail address")
     assert asyncio.run(sender.send_due()) == 0 and catcher.mails == []
+
+
+def test_desk_out_of_reach_is_transient() -> None:
+    from services.common.storage.mongo import is_transient
+    from services.notify.directory import DeskDirectory, DirectoryUnavailable
+
+    desk = DeskDirectory(f"http://127.0.0.1:{free_port()}", "key")
+    with pytest.raises(DirectoryUnavailable) as caught:
+        asyncio.run(desk.people_at("sz"))
+    assert is_transient(caught.value)
