@@ -54,3 +54,56 @@ async def test_added_once_listed_until_finished(store: Any) -> None:
     assert await store.add(note("qe")) is False  # sent: the same cause adds nothing
     assert await store.pending() == ["e1|gm|email"]
     assert await store.get("nobody") is None
+
+
+async def test_a_send_cut_off_is_sent_after_restart(infra: Infra, database_name: str) -> None:
+    """The process dies inside a send (here: the send is cancelled): the notification
+    stays listed, and the next process sends it."""
+    import asyncio
+
+    from prometheus_client import CollectorRegistry
+
+    from services.common.clock import ManualClock
+    from services.notify.directory import StaticDirectory
+    from services.notify.metrics import notify_metrics
+    from services.notify.service import Sender
+    from tests.unit.notify.test_notify_email import PEOPLE
+
+    class Hanging:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+            self.hang = True
+
+        def send(self, notification: Notification, address: str) -> None:
+            if self.hang:
+                import time
+
+                time.sleep(0.5)
+            self.sent.append(address)
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
+    db = client[f"{database_name}_notify"]
+    try:
+        await MongoNotificationStore(db).add(note("qe"))
+        channel = Hanging()
+        first = Sender(
+            MongoNotificationStore(db), StaticDirectory(PEOPLE), channel,  # type: ignore[arg-type]
+            ManualClock(AT), notify_metrics(CollectorRegistry()),
+        )  # fmt: skip
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(first.send_due(), timeout=0.1)
+        await asyncio.sleep(0.6)  # the cut-off thread ends; its result is never recorded
+        after = MongoNotificationStore(db)
+        assert await after.pending() == ["e1|qe|email"]
+        channel.hang = False
+        second = Sender(
+            after, StaticDirectory(PEOPLE), channel,  # type: ignore[arg-type]
+            ManualClock(AT), notify_metrics(CollectorRegistry()),
+        )  # fmt: skip
+        assert await second.send_due() == 1
+        assert await after.pending() == []
+        # SMTP cannot tell: the message cut off may have reached the server too.
+        assert channel.sent == ["qe@abc.test", "qe@abc.test"]
+    finally:
+        await client.drop_database(f"{database_name}_notify")
+        await client.close()
