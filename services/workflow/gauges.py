@@ -13,6 +13,7 @@ from __future__ import annotations
 from services.common.contracts.cases import CaseOpened, CaseStageChanged
 from services.common.contracts.envelope import Contract
 from services.common.rulebook import Rulebook
+from services.workflow.domain.calendar_change import provisional
 from services.workflow.domain.case import Case
 from services.workflow.metrics import WorkflowMetrics
 from services.workflow.store import CaseCounts
@@ -47,11 +48,11 @@ class CaseGauges:
         """Follow whether a case just stored has a provisional due time."""
         ids = self._counts.provisional.setdefault(case.site, set())
         before = len(ids)
-        if case.due_provisional and not case.terminal:
+        if provisional(case):
             ids.add(case.id)
         else:
             ids.discard(case.id)
-        if len(ids) != before or case.due_provisional:
+        if len(ids) != before:
             self._metrics.provisional.labels(case.site).set(len(ids))
 
     def observe(self, site: str, facts: list[Contract]) -> None:

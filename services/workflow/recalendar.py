@@ -15,7 +15,7 @@ from datetime import datetime
 
 from services.common.rulebook import UnknownSite
 from services.common.rules import SiteRules
-from services.workflow.domain.calendar_change import recompute
+from services.workflow.domain.calendar_change import provisional, recompute
 from services.workflow.domain.case import Case
 from services.workflow.domain.commands import Refused
 from services.workflow.domain.decisions import Decision
@@ -66,7 +66,7 @@ class CalendarWatch:
             rules = service.rulebook.for_site(case.site)
         except UnknownSite:
             return 0
-        if case.terminal or not case.due_provisional:
+        if not provisional(case):
             service.gauges.track(case)  # closed or moved on since it was counted
             return 0
         try:
@@ -77,7 +77,9 @@ class CalendarWatch:
             return 0
         if not stored:
             return 0
-        moved = saved.due_revisions != case.due_revisions
+        moved = saved.due_revisions != case.due_revisions or any(
+            a.due != b.due for a, b in zip(saved.clocks, case.clocks, strict=False)
+        )
         service.metrics.deadline_changes.labels(
             saved.site, "moved" if moved else "confirmed"
         ).inc()

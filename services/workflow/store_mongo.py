@@ -265,12 +265,12 @@ class MongoCaseStore:
         here (scan.py)."""
         counts = CaseCounts()
         if self._id_filters_only:
-            fields = dict.fromkeys((*COUNTED, "due_provisional"), 1)
+            fields = dict.fromkeys((*COUNTED, "due_provisional", "clocks.provisional"), 1)
             async with contextlib.aclosing(batches(self._cases, fields)) as read:
                 async for documents in read:
                     for d in documents:
                         _count(counts, {k: d.get(k) for k in COUNTED}, 1)
-                        if d.get("due_provisional") and d.get("terminal") is False:
+                        if d.get("terminal") is False and _provisional(d):
                             counts.provisional.setdefault(d["site"], set()).add(d["_id"])
             return counts
         pipeline: list[dict[str, Any]] = [
@@ -289,15 +289,21 @@ class MongoCaseStore:
         ]
         async for d in await self._cases.aggregate(pipeline):
             _count(counts, d["_id"], int(d["n"]))
-        found = self._cases.find(
-            {"terminal": False, "due_provisional": True}, {"_id": 1, "site": 1}
-        )
+        either = [{"due_provisional": True}, {"clocks.provisional": True}]
+        found = self._cases.find({"terminal": False, "$or": either}, {"_id": 1, "site": 1})
         async for d in found:
             counts.provisional.setdefault(d["site"], set()).add(d["_id"])
         return counts
 
 
 COUNTED = ("site", "stage", "terminal", "origin", "repeat")  # the fields `counts` groups by
+
+
+def _provisional(document: dict[str, Any]) -> bool:
+    """A due time of the case is an estimate: its stage's, or a clock's (a stopped clock's
+    mark no longer matters, and is cleared by the calendar watch when it reads the case)."""
+    clocks = document.get("clocks") or []
+    return bool(document.get("due_provisional")) or any(c.get("provisional") for c in clocks)
 
 
 def _count(counts: CaseCounts, group: dict[str, Any], n: int) -> None:

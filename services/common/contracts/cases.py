@@ -111,6 +111,9 @@ class CaseDeadlineChanged(Contract):
     reason: str = Field(description="calendar_changed")
     changed_at: AwareDatetime
     rules_version: str
+    clock: str | None = Field(
+        default=None, description="The case clock's id when it is a clock's due time."
+    )
 
 
 @register(

@@ -14,18 +14,55 @@ from datetime import datetime
 
 from services.common.contracts.cases import CaseDeadlineChanged
 from services.common.rules import SiteRules
-from services.workflow.domain import history, stages
-from services.workflow.domain.case import Case, instant
+from services.workflow.domain import clocks, history, stages
+from services.workflow.domain.case import Case, ClockRun, instant
 from services.workflow.domain.decisions import Decision
 
 SYSTEM = "system:workflow"
 REASON = "calendar_changed"
 
 
+def provisional(case: Case) -> bool:
+    """The case has a due time (its stage's, or a running clock's) still an estimate."""
+    running = (r for r in case.clocks if r.stopped_at is None)
+    return not case.terminal and (case.due_provisional or any(r.provisional for r in running))
+
+
 def recompute(case: Case, rules: SiteRules, now: datetime) -> Decision | None:
-    """The case with its provisional due time computed on the rules' calendar; None when
-    nothing changes (not provisional, or still the same estimate)."""
-    if case.terminal or case.due is None or not case.due_provisional:
+    """The case with its provisional due times (the stage's and its running clocks')
+    computed on the rules' calendar; None when nothing changes."""
+    if case.terminal:
+        return None
+    stage = _stage(case, rules, now)
+    new = stage.case if stage is not None else case.model_copy(deep=True)
+    moved = clocks.recompute(new, rules)
+    if not moved:
+        return stage
+    decision = stage or Decision(new)
+    now = instant(now)
+    for run in moved:
+        old = next(r for r in case.clocks if (r.clock, r.run) == (run.clock, run.run))
+        if old.due != run.due:
+            decision.facts.append(_clock_changed(case, old, run, rules, now))
+    history.record(
+        new,
+        at=now,
+        actor=SYSTEM,
+        roles=[],
+        what="deadline_recomputed",
+        from_stage=case.stage,
+        to_stage=case.stage,
+        changes={"clocks": [r.model_dump(mode="json", include={"clock", "run", "due",
+                                                                "provisional"}) for r in moved]},
+        reason=REASON,
+        rules_version=rules.rules_version,
+    )  # fmt: skip
+    return decision
+
+
+def _stage(case: Case, rules: SiteRules, now: datetime) -> Decision | None:
+    """The stage's provisional due time computed again (None: nothing changes)."""
+    if case.due is None or not case.due_provisional:
         return None
     fresh = stages.stage_due(rules, case, case.stage)
     if fresh is None:  # the stage lost its deadline rule: keep the due time it was given
@@ -58,6 +95,25 @@ def recompute(case: Case, rules: SiteRules, now: datetime) -> Decision | None:
         rules_version=rules.rules_version,
     )
     return Decision(new, list(facts))
+
+
+def _clock_changed(
+    case: Case, old: ClockRun, new: ClockRun, rules: SiteRules, now: datetime
+) -> CaseDeadlineChanged:
+    return CaseDeadlineChanged(
+        case_id=case.id,
+        complaint_number=case.complaint_number,
+        stage=f"{clocks.SCOPE}{new.clock}",
+        clock=new.clock,
+        previous_due=old.due,
+        due=new.due,
+        previous_provisional=old.provisional,
+        provisional=new.provisional,
+        owner_department=case.owner_department,
+        reason=REASON,
+        changed_at=now,
+        rules_version=rules.rules_version,
+    )
 
 
 def _changed(old: Case, new: Case, rules: SiteRules, now: datetime) -> CaseDeadlineChanged:

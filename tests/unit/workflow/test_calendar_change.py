@@ -11,7 +11,7 @@ import pytest
 from services.common.contracts.cases import CaseDeadlineChanged
 from services.common.rules import load_rules
 from services.workflow.domain import deadlines
-from services.workflow.domain.calendar_change import recompute
+from services.workflow.domain.calendar_change import provisional, recompute
 from services.workflow.domain.opening import open_for_complaint
 from tests.support.calendars import calendar_block, write_site
 from tests.unit.workflow.builders import registered
@@ -75,3 +75,25 @@ def test_estimates_accepted_by_the_site_are_never_provisional(tmp_path: Path) ->
     )
     case = open_for_complaint(registered(rules, TUESDAY, description=LATE), rules, TUESDAY).case
     assert case.due == datetime(2027, 1, 4, 1, 0, tzinfo=UTC) and not case.due_provisional
+
+
+def test_a_clock_counted_into_an_unpublished_year_is_computed_again(tmp_path: Path) -> None:
+    # Seed 004's 8D clock: 3 working days from receipt, on a calendar published through 2026.
+    def site(name: str, **calendar: object):  # type: ignore[no-untyped-def]
+        path = write_site(tmp_path / name, "qds-company.yaml",
+                          calendar=calendar_block(**calendar))  # type: ignore[arg-type]
+        return load_rules(path)
+
+    old = site("2026", last_year=2026)
+    case = open_for_complaint(registered(old, TUESDAY), old, TUESDAY).case
+    [run] = [r for r in case.clocks if r.clock == "eight-d"]
+    assert run.due == datetime(2027, 1, 4, 1, 0, tzinfo=UTC) and run.provisional
+    assert provisional(case)
+    published = site("2027", last_year=2027, extra_holidays=(date(2027, 1, 4),))
+    decision = recompute(case, published, TUESDAY)
+    assert decision is not None
+    [moved] = [r for r in decision.case.clocks if r.clock == "eight-d"]
+    assert moved.due == datetime(2027, 1, 5, 1, 0, tzinfo=UTC) and not moved.provisional
+    changed = [f for f in decision.facts if getattr(f, "clock", None) == "eight-d"]
+    assert [(c.previous_due, c.due) for c in changed] == [(run.due, moved.due)]  # type: ignore[attr-defined]
+    assert recompute(decision.case, published, TUESDAY) is None  # once
