@@ -278,7 +278,9 @@ def render(r: Results) -> str:
 
 def _database() -> str:
     url = os.environ.get("QLOOP_MONGODB_URL", "")
-    return "FerretDB 1.24 (SQLite)" if "27017" in url and _is_ferretdb() else url.split("@")[-1]
+    if not url:
+        return "unknown (QLOOP_MONGODB_URL unset)"
+    return "FerretDB 1.24 (SQLite)" if _is_ferretdb() else url.split("@")[-1]
 
 
 def _is_ferretdb() -> bool:
