@@ -34,6 +34,7 @@ from services.workflow.domain.history import first_broken
 from services.workflow.handlers import CaseService, Decide, view
 from services.workflow.rendering import eight_d_html
 from services.workflow.store import CaseQuery
+from services.workflow.worklist import my_work
 
 router = guarded_router(tags=["cases"])
 STATUS = {
@@ -152,6 +153,18 @@ async def list_cases(
     query = CaseQuery(sites, stage, now if overdue else None, open_only, limit, offset)
     cases = await service.store.search(query)
     return {"items": [view(c, now) for c in cases], "count": len(cases), "offset": offset}
+
+
+@router.get("/worklist", summary="Open cases the caller must act on now, nearest due first")
+async def worklist(service: Service, key: Reader, site: str | None = None) -> dict[str, Any]:
+    if site is not None:
+        ensure_site(key, site)
+    sites = [site] if site else key.visible_sites(service.rulebook.sites)
+    roles_at = {s: key.roles_at(s) for s in sites}
+    now = service.clock.now()
+    rulebook = service.rulebook
+    items = await my_work(store=service.store, rulebook=rulebook, roles_at=roles_at, now=now)
+    return {"items": items, "count": len(items)}
 
 
 @router.post("/cases/{case_id}/commands", summary="Run a transition, or record fields")

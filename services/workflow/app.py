@@ -34,6 +34,7 @@ NAME = "workflow"
 async def wire(ctx: ServiceContext) -> Wiring:
     case_store = MongoCaseStore(ctx.db, ctx.locks, id_filters_only=ctx.id_filters_only)
     await case_store.index_recurrence()
+    await case_store.worklists.list_all()
     service = CaseService(
         store=case_store,
         rulebook=ctx.rulebook,

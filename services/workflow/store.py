@@ -105,6 +105,7 @@ class CaseStore(Protocol):
         self, done: Sequence[Deadline], follow_ups: Sequence[Deadline]
     ) -> dict[str, datetime]: ...
     async def counts(self) -> CaseCounts: ...
+    async def listed(self, site: str, stage: str) -> list[str]: ...  # store_worklists.py
 
 
 def recurrence_id(site: str, key: str) -> str:

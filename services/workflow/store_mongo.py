@@ -33,6 +33,7 @@ from services.workflow.store import (
     recurrence_id,
     to_document,
 )
+from services.workflow.store_worklists import MongoWorklists
 
 
 class MongoCaseStore:
@@ -47,6 +48,7 @@ class MongoCaseStore:
         self._plans = db[PLANS]
         self._slots = DeadlineSlots(db, locks)
         self._recurrence = db[RECURRENCE]
+        self.worklists = MongoWorklists(db, locks)
         self._db = db
         self._locks = locks
 
@@ -60,6 +62,7 @@ class MongoCaseStore:
         document = with_outbox(document, events)
         # No plan marker: a new case's records are placed before it is inserted (see
         # Schedule.plan_opening).
+        await self.worklists.enter(case)
         try:
             await self._cases.insert_one(document)
         except DuplicateKeyError:
@@ -93,10 +96,12 @@ class MongoCaseStore:
             updates[1] = {"$push": {"history": {"$each": new_entries}, "applied_events": event_id}}
         await self._index_closing(case, base)
         await self._mark_unplanned(case.id, base.version + 1)
+        await self.worklists.enter(case, base)
         async with self._locks.hold(CASES, case.id):
             if not self._id_filters_only:
                 result = await self._cases.update_one(query, merge(*updates))
                 if result.modified_count == 1:
+                    await self.worklists.leave(case, base)
                     return True
             current = await self._cases.find_one(
                 {"_id": case.id}, {"version": 1, "applied_events": 1}
@@ -108,10 +113,15 @@ class MongoCaseStore:
                 and event_id not in (current.get("applied_events") or [])
             ):
                 await self._cases.update_one({"_id": case.id}, merge(*updates))
+                await self.worklists.leave(case, base)
                 return True
         if current is not None and event_id in (current.get("applied_events") or []):
             return False
         raise VersionConflict(f"case {case.id} changed meanwhile (version {base.version})")
+
+    async def listed(self, site: str, stage: str) -> list[str]:
+        """The ids listed in the worklist of `site` and `stage` (some may have moved on)."""
+        return await self.worklists.listed(site, stage)
 
     async def closed_matching(self, site: str, key: str, since: datetime) -> list[Case]:
         """Closed cases of `site` with `key` closed since `since`, latest first. Read through
