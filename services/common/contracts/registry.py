@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -86,6 +86,45 @@ def _errors(exc: ValidationError, prefix: str) -> InvalidEvent:
     return InvalidEvent("; ".join(parts), fields)
 
 
+STRUCTURED = "application/cloudevents+json"
+# Binary mode (CloudEvents AMQP binding): attributes in application properties. The binding
+# names them `cloudEvents_`/`cloudEvents:`; many clients write `ce_` (or HTTP's `ce-`).
+_ATTRIBUTE_PREFIXES = ("ce_", "ce-", "cloudevents_", "cloudevents:")
+
+
+def parse_message(
+    body: bytes | str, headers: Mapping[str, Any] | None, content_type: str | None
+) -> Envelope[BaseModel]:
+    """A broker message in either CloudEvents mode: binary when its headers carry the
+    attributes (`ce_specversion`), else structured (`application/cloudevents+json`, or
+    `application/json` as qloop wrote before, or no content type)."""
+    attributes = _binary_attributes(headers or {})
+    if not attributes:
+        return parse_event(body)
+    if "specversion" not in attributes:
+        raise InvalidEvent("ce_specversion: missing in a binary-mode event", ["specversion"])
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidEvent(f"data is not JSON: {str(exc)[:200]}", ["data"]) from None
+    media_type = (content_type or "application/json").split(";")[0].strip()
+    attributes.setdefault("datacontenttype", media_type)
+    return parse_document({**attributes, "data": data})
+
+
+def _binary_attributes(headers: Mapping[str, Any]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    for name, value in headers.items():
+        lowered = str(name).lower()
+        prefix = next((p for p in _ATTRIBUTE_PREFIXES if lowered.startswith(p)), None)
+        if prefix is None:
+            continue
+        if isinstance(value, bytes | bytearray):
+            value = bytes(value).decode("utf-8", "replace")
+        attributes[lowered[len(prefix) :]] = value
+    return attributes
+
+
 def parse_event(raw: bytes | str) -> Envelope[BaseModel]:
     try:
         document = json.loads(raw)
@@ -96,6 +135,11 @@ def parse_event(raw: bytes | str) -> Envelope[BaseModel]:
         raise InvalidEvent(f"body is not JSON: {str(exc)[:200]}") from None
     if not isinstance(document, dict):
         raise InvalidEvent("body is not a JSON object")
+    return parse_document(document)
+
+
+def parse_document(document: dict[str, Any]) -> Envelope[BaseModel]:
+    """A decoded structured-mode event (attributes and `data` in one object)."""
     unstorable = lone_surrogate_at(document)
     if unstorable is not None:
         field = text.describe(unstorable)
@@ -155,5 +199,14 @@ def new_event(
 
 
 def to_json(envelope: Envelope[BaseModel]) -> bytes:
-    """The wire form: the payload serialised by its own model, not the generic bound."""
-    return envelope.model_dump_json(serialize_as_any=True).encode()
+    """The wire form (CloudEvents structured mode): the payload serialised by its own
+    model, not the generic bound; optional attributes that are absent are left out, as
+    CloudEvents readers refuse a null attribute (inside `data`, null stays null)."""
+    document = envelope.model_dump(mode="json", serialize_as_any=True)
+    for attribute in _OPTIONAL_ATTRIBUTES:
+        if document.get(attribute) is None:
+            document.pop(attribute, None)
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_OPTIONAL_ATTRIBUTES = ("subject", "causationid")

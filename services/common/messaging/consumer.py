@@ -23,7 +23,7 @@ from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel
 
 from services.common.contracts.envelope import Envelope
-from services.common.contracts.registry import InvalidEvent, parse_event
+from services.common.contracts.registry import InvalidEvent, parse_message
 from services.common.crashpoints import crashpoint
 from services.common.logs import correlation_id
 from services.common.messaging.topology import QueueSpec, dead_letter_exchange
@@ -80,7 +80,7 @@ class EventConsumer:
 
     async def on_message(self, message: IncomingMessage) -> None:
         try:
-            envelope = parse_event(message.body)
+            envelope = parse_message(message.body, message.headers, _content_type(message))
         except InvalidEvent as exc:
             await self._dead_letter(message, "invalid", exc.reason, exc.fields)
             return
@@ -207,6 +207,7 @@ class EventConsumer:
                 headers=headers,
                 persist=True,
                 message_id=message.message_id,
+                content_type=_content_type(message),
             )
         except Exception:
             log.error("handing back failed; message requeued", extra={"queue": self.spec.name})
@@ -237,6 +238,7 @@ class EventConsumer:
                 persist=True,
                 mandatory=False,
                 message_id=message.message_id,
+                content_type=_content_type(message),
             )
         except Exception:
             log.error(
@@ -251,6 +253,12 @@ class EventConsumer:
         log.warning(
             "dead-lettered: %s", reason[:300], extra={"queue": self.spec.name, "reason": category}
         )
+
+
+def _content_type(message: IncomingMessage) -> str | None:
+    """The message's content type (a binary-mode event's data type), kept on every copy."""
+    value = getattr(message, "content_type", None)
+    return value if isinstance(value, str) and value else None
 
 
 def _delivery_count(message: IncomingMessage) -> int:

@@ -7,6 +7,7 @@ import asyncio
 from faststream.rabbit import RabbitBroker
 from pamqp.commands import Basic
 
+from services.common.contracts.registry import STRUCTURED
 from services.common.messaging.topology import events_exchange
 from services.common.storage.outbox import OutgoingMessage, PublishFailed
 
@@ -39,7 +40,7 @@ class EventPublisher:
                     message_id=message.event_id,
                     correlation_id=message.correlation_id,
                     message_type=message.event_type,
-                    content_type="application/json",
+                    content_type=STRUCTURED,
                     timestamp=message.time,
                 )
         except asyncio.CancelledError as exc:

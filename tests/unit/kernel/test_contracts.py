@@ -37,12 +37,10 @@ def test_envelope_uses_cloudevents_names_and_stores_utc() -> None:
         "source",
         "type",
         "time",
-        "subject",
         "datacontenttype",
         "dataschema",
         "site",
         "correlationid",
-        "causationid",
         "data",
     }
     assert document["time"] == "2026-03-01T00:00:00Z"
