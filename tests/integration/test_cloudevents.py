@@ -20,12 +20,15 @@ from services.common.messaging.topology import EVENTS_EXCHANGE
 from services.common.settings import ServiceSettings
 from services.intake.app import create_app as intake_app
 from services.reporting.app import create_app as reporting_app
+from tests.support.complaints import complaint
 from tests.support.infra import Infra
+from tests.support.keys import write_key_file
 from tests.support.services import running
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events"
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = ROOT / "docs" / "events"
 
 
 def _sdk_ping(site: str, note: str) -> CloudEvent:
@@ -128,3 +131,64 @@ async def test_qloop_publishes_structured_cloudevents_the_sdk_reads_and_the_sche
     assert isinstance(data, dict) and data["origin"] == "intake"
     schema = json.loads((SCHEMAS / f"{event.get_type()}.v1.json").read_text())
     jsonschema.validate(document, schema)
+
+
+def _sdk_submission(site: str, correlation: str) -> CloudEvent:
+    body = complaint(site=site, external_ref=f"ERP-{uuid.uuid4().hex[:12]}")
+    return CloudEvent(
+        {
+            "type": "complaint.submitted",
+            "source": "/tests/erp",
+            "datacontenttype": "application/json",
+            "dataschema": "urn:qloop:event:complaint.submitted:1",
+            "site": site,
+            "correlationid": correlation,
+        },
+        {"complaint": body},
+    )
+
+
+async def test_submissions_from_the_sdk_are_answered_with_events_the_sdk_and_schemas_accept(
+    settings: ServiceSettings, infra: Infra, tmp_path: Path
+) -> None:
+    """An ERP publishes one submission in binary mode and one for an unknown site in
+    structured mode; intake's answers (complaint.registered, complaint.rejected) read as
+    CloudEvents and match their published JSON Schemas."""
+    write_key_file(tmp_path / "keys.yaml", {"crm": (["sz"], ["submit", "read"])})
+    intake_settings = settings.model_copy(
+        update={"api_keys_file": tmp_path / "keys.yaml", "rules_dir": ROOT / "rules"}
+    )
+    correlation = f"erp-{uuid.uuid4().hex}"
+    good, unknown = _sdk_submission("sz", correlation), _sdk_submission("nosuchsite", correlation)
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        listener = await channel.declare_queue(exclusive=True)
+        for pattern in ("*.complaint.registered", "*.complaint.rejected"):
+            await listener.bind(EVENTS_EXCHANGE, routing_key=pattern)
+        async with running(intake_app(intake_settings)):
+            await _publish(infra, _message(good, "binary-underscore"), "sz.complaint.submitted")
+            await _publish(infra, _message(unknown, "structured"), "nosuchsite.complaint.submitted")
+            answers: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+            async def answered() -> bool:
+                while (message := await listener.get(no_ack=True, fail=False)) is not None:
+                    if json.loads(message.body).get("correlationid") == correlation:
+                        answers.append(message)
+                return len(answers) >= 2
+
+            await eventually(answered)
+    types = set()
+    for message in answers:
+        assert message.content_type == "application/cloudevents+json"
+        document = json.loads(message.body)
+        assert None not in document.values()
+        event = rabbitmq.from_rabbitmq_event(
+            rabbitmq.RabbitMQMessage(
+                headers={}, content_type=message.content_type, body=message.body
+            )
+        )
+        schema = json.loads((SCHEMAS / f"{event.get_type()}.v1.json").read_text())
+        jsonschema.validate(document, schema)
+        types.add(event.get_type())
+    assert types == {"complaint.registered", "complaint.rejected"}
