@@ -32,6 +32,9 @@ from services.reporting.sites import RuleSites
 NAME = "reporting"
 FAMILIES = ("complaint", "case", "survey", "delivery")
 BINDINGS = (*(f"*.{family}.*" for family in FAMILIES), "*.diagnostic.ping")
+# Submissions from other systems are intake's to validate and answer; reporting projects
+# what intake decided (complaint.registered, complaint.rejected).
+IGNORED = ("complaint.submitted",)
 log = logging.getLogger(__name__)
 
 
@@ -50,12 +53,14 @@ async def wire(ctx: ServiceContext) -> Wiring:
     # Every fact of these families is projected or at least kept; commands routed with the
     # same prefix (case.command) are kept in the event store too, with no effect.
     handlers: dict[str, Handler] = {
-        spec.event_type: project for spec in specs() if spec.event_type.split(".")[0] in FAMILIES
+        spec.event_type: project
+        for spec in specs()
+        if spec.event_type.split(".")[0] in FAMILIES and spec.event_type not in IGNORED
     }
     handlers["diagnostic.ping"] = diagnostics.store_ping(ctx)
     personal_data.install(ctx, privacy.ReportingPersonalData(ctx.db, ctx.locks))
     return {
-        QueueSpec(f"{NAME}.events", BINDINGS, ctx.settings.delivery_limit): handlers,
+        QueueSpec(f"{NAME}.events", BINDINGS, ctx.settings.delivery_limit, IGNORED): handlers,
         personal_data.erasure_queue(NAME, ctx.settings.delivery_limit): {
             "customer.erasure_requested": personal_data.erasure_handler(ctx)
         },

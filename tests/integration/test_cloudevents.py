@@ -192,3 +192,40 @@ async def test_submissions_from_the_sdk_are_answered_with_events_the_sdk_and_sch
         jsonschema.validate(document, schema)
         types.add(event.get_type())
     assert types == {"complaint.registered", "complaint.rejected"}
+
+
+async def test_a_bad_submission_is_dead_lettered_by_intake_only(
+    settings: ServiceSettings, site: str, infra: Infra
+) -> None:
+    """Reporting binds `*.complaint.*` but leaves submissions to intake: a schema-invalid
+    one lands once, in intake's dead letters, and not in reporting's."""
+    bad = _sdk_submission(site, f"bad-{uuid.uuid4().hex}")
+    data = bad.get_data()
+    assert isinstance(data, dict)
+    data["complaint"]["channel"] = "carrier pigeon"
+    ping = _sdk_ping(site, "after the bad submission")
+    async with (
+        running(reporting_app(settings)) as (reporting, reporting_ctx),
+        running(intake_app(settings)) as (_, intake_ctx),
+    ):
+        await _publish(infra, _message(bad, "structured"), f"{site}.complaint.submitted")
+        await _publish(infra, _message(ping, "structured"), f"{site}.diagnostic.ping")
+
+        async def ping_seen() -> bool:
+            reply = await reporting.get(f"/diagnostics/pings/{ping.get_id()}")
+            return bool(reply.json()["received"])
+
+        await eventually(ping_seen)
+        intake_dead = intake_ctx.metrics.events_dead_lettered.labels(
+            f"{settings.queue_prefix}intake.submissions", "invalid"
+        )
+
+        async def intake_refused() -> bool:
+            return intake_dead._value.get() >= 1
+
+        await eventually(intake_refused)
+        reporting_dead = reporting_ctx.metrics.events_dead_lettered.labels(
+            f"{settings.queue_prefix}reporting.events", "invalid"
+        )
+        assert reporting_dead._value.get() == 0
+        assert intake_dead._value.get() == 1

@@ -112,6 +112,20 @@ def parse_message(
     return parse_document({**attributes, "data": data})
 
 
+def event_type_of(body: bytes | str, headers: Mapping[str, Any] | None) -> str | None:
+    """The `type` of a message in either mode, without validating it (None if unreadable)."""
+    attributes = _binary_attributes(headers or {})
+    if attributes:
+        value = attributes.get("type")
+    else:
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+        value = document.get("type") if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def _binary_attributes(headers: Mapping[str, Any]) -> dict[str, Any]:
     attributes: dict[str, Any] = {}
     for name, value in headers.items():

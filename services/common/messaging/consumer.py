@@ -23,7 +23,7 @@ from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel
 
 from services.common.contracts.envelope import Envelope
-from services.common.contracts.registry import InvalidEvent, parse_message
+from services.common.contracts.registry import InvalidEvent, event_type_of, parse_message
 from services.common.crashpoints import crashpoint
 from services.common.logs import correlation_id
 from services.common.messaging.topology import QueueSpec, dead_letter_exchange
@@ -82,9 +82,15 @@ class EventConsumer:
         try:
             envelope = parse_message(message.body, message.headers, _content_type(message))
         except InvalidEvent as exc:
+            if event_type_of(message.body, message.headers) in self.spec.ignored_types:
+                await message.ack()  # not ours to judge: its own consumer refuses it
+                return
             await self._dead_letter(message, "invalid", exc.reason, exc.fields)
             return
         handler = self._handlers.get(envelope.type)
+        if handler is None and envelope.type in self.spec.ignored_types:
+            await message.ack()
+            return
         if handler is None:
             await self._dead_letter(message, "unhandled", f"no handler for {envelope.type}", [])
             return

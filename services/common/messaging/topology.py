@@ -25,6 +25,9 @@ class QueueSpec:
     name: str
     bindings: tuple[str, ...]
     delivery_limit: int = 5
+    # Types the bindings bring that this queue does not handle (another service does, and
+    # refuses what is wrong with them): acked unread, so a bad one is dead-lettered once.
+    ignored_types: tuple[str, ...] = ()
 
     @property
     def dead_letter_queue(self) -> str:
