@@ -27,9 +27,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from services.common.contracts import text
+from services.common.contracts.registry import MAX_MESSAGE_BYTES
 from services.common.contracts.text import lone_surrogate_at
 
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = MAX_MESSAGE_BYTES  # one limit for every way in: HTTP and the broker
 MAX_ECHO = 200  # characters of an offending input repeated in a refusal
 _UNPARSED = "There was an error parsing the body"
 

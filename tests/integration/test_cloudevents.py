@@ -16,6 +16,7 @@ import pytest
 from cloudevents.core.bindings import amqp, rabbitmq
 from cloudevents.core.v1.event import CloudEvent
 
+from services.common.http import MAX_BODY_BYTES
 from services.common.messaging.topology import EVENTS_EXCHANGE
 from services.common.settings import ServiceSettings
 from services.intake.app import create_app as intake_app
@@ -229,3 +230,32 @@ async def test_a_bad_submission_is_dead_lettered_by_intake_only(
         )
         assert reporting_dead._value.get() == 0
         assert intake_dead._value.get() == 1
+
+
+async def test_an_event_larger_than_the_http_limit_is_refused_with_the_reason(
+    settings: ServiceSettings, site: str, infra: Infra
+) -> None:
+    """The broker takes no larger message than HTTP does (1 MiB)."""
+    big = _sdk_submission(site, f"big-{uuid.uuid4().hex}")
+    data = big.get_data()
+    assert isinstance(data, dict)
+    data["complaint"]["description"] = "x" * (MAX_BODY_BYTES + 1)
+    async with running(intake_app(settings)) as (_, ctx):
+        await _publish(infra, _message(big, "structured"), f"{site}.complaint.submitted")
+        queue = f"{settings.queue_prefix}intake.submissions"
+        connection = await aio_pika.connect(infra.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            dead = await channel.get_queue(f"{queue}.dead")
+            found: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+            async def dead_lettered() -> bool:
+                while (message := await dead.get(no_ack=True, fail=False)) is not None:
+                    found.append(message)
+                return bool(found)
+
+            await eventually(dead_lettered)
+        assert await ctx.db["complaints"].count_documents({}) == 0
+    headers = found[0].headers or {}
+    assert headers["x-qloop-error"] == "invalid"
+    assert "larger than the limit of 1048576 bytes" in str(headers["x-qloop-reason"])

@@ -87,6 +87,9 @@ def _errors(exc: ValidationError, prefix: str) -> InvalidEvent:
 
 
 STRUCTURED = "application/cloudevents+json"
+# The largest message qloop takes in, by HTTP or from the broker: a larger one is refused
+# with this reason rather than stored and fanned out to every subscriber.
+MAX_MESSAGE_BYTES = 1024 * 1024
 # Binary mode (CloudEvents AMQP binding): attributes in application properties. The binding
 # names them `cloudEvents_`/`cloudEvents:`; many clients write `ce_` (or HTTP's `ce-`).
 _ATTRIBUTE_PREFIXES = ("ce_", "ce-", "cloudevents_", "cloudevents:")
@@ -98,6 +101,11 @@ def parse_message(
     """A broker message in either CloudEvents mode: binary when its headers carry the
     attributes (`ce_specversion`), else structured (`application/cloudevents+json`, or
     `application/json` as qloop wrote before, or no content type)."""
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise InvalidEvent(
+            f"body: {len(body)} bytes, larger than the limit of {MAX_MESSAGE_BYTES} bytes",
+            ["body"],
+        )
     attributes = _binary_attributes(headers or {})
     if not attributes:
         return parse_event(body)
