@@ -37,8 +37,11 @@ async def test_a_case_moves_between_worklists_and_a_person_sees_theirs(
     client, ctx, issuer = workflow
     store = ctx.state["cases"].store
     start = datetime.now(UTC) - timedelta(days=2)
-    older = Driver(rules_for("sz"), start, number=f"SZ-W-{uuid.uuid4().hex[:8]}")
-    newer = Driver(rules_for("sz"), start + timedelta(days=1), number=f"SZ-W-{uuid.uuid4().hex[:8]}")
+    def number() -> str:
+        return f"SZ-W-{uuid.uuid4().hex[:8]}"
+
+    older = Driver(rules_for("sz"), start, number=number())
+    newer = Driver(rules_for("sz"), start + timedelta(days=1), number=number())
     for d in (older, newer):
         assert await store.open(d.case, [])
     assert {older.case.id, newer.case.id} <= set(await store.listed("sz", "register"))
