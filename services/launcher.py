@@ -200,6 +200,9 @@ def run_system(*, demo: bool, detach: bool) -> int:
         or f"{DESK}/.well-known/jwks.json",
         # notify reads the directory with the demo admin key (the desk lists people to admins)
         "QLOOP_NOTIFY_DESK_API_KEY": os.environ.get("QLOOP_NOTIFY_DESK_API_KEY") or api_key,
+        # the desk's pages work through intake and the workflow
+        "QLOOP_DESK_INTAKE_URL": f"http://127.0.0.1:{PORTS['intake']}",
+        "QLOOP_DESK_WORKFLOW_URL": f"http://127.0.0.1:{PORTS['workflow']}",
     }
     processes: dict[str, subprocess.Popen[bytes]] = {}
     if "QLOOP_NOTIFY_SMTP_HOST" not in os.environ and not _listening(SMTP_CATCHER):

@@ -20,7 +20,8 @@ from services.common.runtime import (
 )
 from services.common.settings import ServiceSettings
 from services.common.tokens import TokenVerifier
-from services.desk import api, oidc, sessions, signatures, store
+from services.desk import api, oidc, pages, sessions, signatures, store
+from services.desk.backends import Backends
 from services.desk.handlers import Desk
 from services.desk.passwords import Passwords
 from services.desk.settings import desk_settings
@@ -52,6 +53,10 @@ async def wire(ctx: ServiceContext) -> Wiring:
     provider = oidc.configured(desk_settings(ctx.settings))
     if provider is not None:
         ctx.state["oidc"] = provider
+    settings = desk_settings(ctx.settings)
+    ctx.state["backends"] = Backends(
+        intake_url=settings.desk_intake_url, workflow_url=settings.desk_workflow_url
+    )
     pings = QueueSpec(f"{NAME}.events", ("*.diagnostic.ping",), ctx.settings.delivery_limit)
     return {pings: {"diagnostic.ping": diagnostics.store_ping(ctx)}}
 
@@ -60,6 +65,12 @@ async def close_oidc(ctx: ServiceContext) -> None:
     provider: oidc.OidcClient | None = ctx.state.get("oidc")
     if provider is not None:
         await provider.http.aclose()
+
+
+async def close_backends(ctx: ServiceContext) -> None:
+    backends: Backends | None = ctx.state.get("backends")
+    if backends is not None:
+        await backends.close()
 
 
 async def rotate_keys(ctx: ServiceContext) -> None:
@@ -80,10 +91,17 @@ DEFINITION = ServiceDefinition(
     outbox_collections=(diagnostics.SENT,),
     small_outbox_collections=(diagnostics.SENT,),
     indexes=store.INDEXES,
-    routers=(diagnostics.router, api.router, sessions.router, oidc.router, signatures.router),
+    routers=(
+        diagnostics.router,
+        api.router,
+        sessions.router,
+        oidc.router,
+        signatures.router,
+        pages.router,
+    ),
     wire=wire,
     background=(rotate_keys,),
-    at_stop=(close_oidc,),
+    at_stop=(close_oidc, close_backends),
 )
 
 

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 from fastapi import Cookie, Form, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from services.common.http import guarded_router
+from services.desk import i18n
 from services.desk.api import DeskDep, client_of
 from services.desk.handlers import Desk, SignInRefused
 from services.desk.settings import DeskSettings
@@ -25,9 +25,6 @@ from services.desk.settings import DeskSettings
 router = guarded_router(tags=["sign-in"])
 SESSION_COOKIE = "qloop_session"
 CSRF_COOKIE = "qloop_csrf"
-_pages = Environment(
-    loader=PackageLoader("services.desk", "templates"), autoescape=select_autoescape()
-)
 
 
 def _secure(request: Request) -> bool:
@@ -49,7 +46,21 @@ def _form(
     request: Request, *, login: str = "", error: str | None = None, status: int = 200
 ) -> Response:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    page = _pages.get_template("sign_in.html").render(login=login, error=error, csrf=csrf)
+    rulebook = request.app.state.ctx.rulebook
+    offered = [lang for s in rulebook.sites for lang in rulebook.for_site(s).site.languages]
+    wishes = i18n.from_header(request.headers.get("accept-language"))
+    language = i18n.choose(offered, request.cookies.get(i18n.LANGUAGE_COOKIE), *wishes)
+    page = (
+        i18n.pages(language)
+        .get_template("sign_in.html")
+        .render(
+            login=login,
+            error=error,
+            csrf=csrf,
+            language=language,
+            languages=list(dict.fromkeys(offered)),
+        )
+    )
     response = HTMLResponse(page, status_code=status)
     _set_cookie(response, request, CSRF_COOKIE, csrf)
     return response
@@ -75,9 +86,11 @@ async def sign_in(
     try:
         person = await desk.sign_in(login, password, client=client_of(request))
     except SignInRefused as exc:
-        return _form(request, login=login, error=str(exc), status=429 if exc.locked else 401)
+        # The lockout's own message names a UTC time: people get the catalogue's words.
+        error = "too many failed sign-ins: wait a while and try again" if exc.locked else str(exc)
+        return _form(request, login=login, error=error, status=429 if exc.locked else 401)
     cookie, _ = await desk.open_session(person)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse("/work", status_code=303)
     _set_cookie(response, request, SESSION_COOKIE, cookie)
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
@@ -95,9 +108,7 @@ async def home(desk: DeskDep, qloop_session: Annotated[str | None, Cookie()] = N
     found = await desk.session(qloop_session) if qloop_session else None
     if found is None:
         return RedirectResponse("/sign-in", status_code=303)
-    session, person = found
-    page = _pages.get_template("home.html").render(person=person, csrf=session.csrf)
-    return HTMLResponse(page)
+    return RedirectResponse("/work", status_code=303)
 
 
 @router.get("/session", summary="The signed-in person and the session's CSRF token")

@@ -25,13 +25,18 @@ class DeskSettings(ServiceSettings):
     # Cookies are `Secure` when the request came over TLS; set this behind a TLS proxy
     # that forwards plain HTTP.
     desk_secure_cookies: bool = False
+    # The services the pages work with (services/desk/pages.py); a page whose service is
+    # not set says so.
+    desk_intake_url: str | None = Field(default=None, description="e.g. http://intake:8081")
+    desk_workflow_url: str | None = Field(default=None, description="e.g. http://workflow:8082")
     # OpenID Connect (production sign-in at the company's provider: Keycloak, Entra ID,
     # Authing, ...). Unset issuer: passwords only. services/desk/oidc.py.
     desk_oidc_issuer: str | None = Field(default=None, description="The provider's issuer URL")
     desk_oidc_client_id: str | None = None
     desk_oidc_client_secret: SecretStr | None = None
     desk_oidc_redirect_url: str | None = Field(
-        default=None, description="This desk's callback, e.g. https://desk.example/sign-in/oidc/callback"
+        default=None,
+        description="This desk's callback, e.g. https://desk.example/sign-in/oidc/callback",
     )
     desk_oidc_mapping_file: Path | None = Field(
         default=None, description="Claims and groups -> person id and grants (federation.py)"

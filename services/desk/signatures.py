@@ -22,7 +22,7 @@ from services.common.http import guarded_router
 from services.common.tokens import SIGNATURE_AUDIENCE_SUFFIX
 from services.desk.api import DeskDep, client_of
 from services.desk.domain import audit_entry
-from services.desk.handlers import SignInRefused
+from services.desk.handlers import Desk, SignInRefused
 
 router = guarded_router(tags=["signatures"])
 Actor = Annotated[Caller, Depends(require("act"))]
@@ -40,21 +40,26 @@ class SignatureRequest(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@router.post("/signatures", summary="Sign a case: re-enter your password; a signature token")
-async def sign(
-    body: SignatureRequest, desk: DeskDep, caller: Actor, request: Request
+class SignatureRefused(Exception):
+    """The password was wrong or the person is locked out (`locked`)."""
+
+    def __init__(self, message: str, *, locked: bool) -> None:
+        super().__init__(message)
+        self.locked = locked
+
+
+async def issue(
+    desk: Desk, person_id: str, body: SignatureRequest, *, client: str
 ) -> dict[str, Any]:
-    if caller.kind != "person":
-        raise HTTPException(403, "only a person signs: an API key cannot")
-    site = body.case_id.split(":", 1)[0]
-    ensure_site(caller, site)
+    """Check the person's password and sign the case for them: the signature token the
+    workflow accepts with the signed transition. Used by the API and the case page."""
     now = desk.clock.now()
     try:
-        person = await desk.sign_in(caller.name, body.password, client=client_of(request))
+        person = await desk.sign_in(person_id, body.password, client=client)
     except SignInRefused as exc:
-        entry = audit_entry("signature_refused", caller.name, now, person_id=caller.name)
+        entry = audit_entry("signature_refused", person_id, now, person_id=person_id)
         await desk.store.audit({**entry, "case_id": body.case_id, "meaning": body.meaning})
-        raise HTTPException(429 if exc.locked else 401, str(exc)) from None
+        raise SignatureRefused(str(exc), locked=exc.locked) from None
     if desk.keys is None:
         raise HTTPException(503, "the desk has no signing keys loaded")
     issued = int(now.timestamp())
@@ -77,3 +82,16 @@ async def sign(
          "jti": claims["jti"]}
     )  # fmt: skip
     return {"signature": desk.keys.sign(claims), "expires_in": SIGNATURE_SECONDS}
+
+
+@router.post("/signatures", summary="Sign a case: re-enter your password; a signature token")
+async def sign(
+    body: SignatureRequest, desk: DeskDep, caller: Actor, request: Request
+) -> dict[str, Any]:
+    if caller.kind != "person":
+        raise HTTPException(403, "only a person signs: an API key cannot")
+    ensure_site(caller, body.case_id.split(":", 1)[0])
+    try:
+        return await issue(desk, caller.name, body, client=client_of(request))
+    except SignatureRefused as exc:
+        raise HTTPException(429 if exc.locked else 401, str(exc)) from None

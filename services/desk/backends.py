@@ -1,0 +1,76 @@
+"""The services the desk's pages work with, over HTTP with the signed-in person's token.
+
+The desk keeps no complaint, case or survey data: every page reads and writes through
+intake and the workflow. One client per service, made when the desk starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+class BackendMissing(Exception):
+    """The desk was started without the URL of a service a page needs."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+
+class Backends:
+    def __init__(self, *, intake_url: str | None, workflow_url: str | None) -> None:
+        self._clients = {
+            name: httpx.AsyncClient(base_url=url, timeout=TIMEOUT)
+            for name, url in (("intake", intake_url), ("workflow", workflow_url))
+            if url
+        }
+
+    def has(self, service: str) -> bool:
+        return service in self._clients
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+    async def _call(
+        self, service: str, method: str, path: str, token: str, body: Any = None
+    ) -> Answer:
+        client = self._clients.get(service)
+        if client is None:
+            raise BackendMissing(f"QLOOP_DESK_{service.upper()}_URL is not set")
+        headers = {"Authorization": f"Bearer {token}"}
+        reply = await client.request(method, path, json=body, headers=headers)
+        try:
+            content = reply.json()
+        except ValueError:
+            content = {"detail": reply.text}
+        return Answer(reply.status_code, content)
+
+    async def worklist(self, token: str) -> Answer:
+        return await self._call("workflow", "GET", "/worklist", token)
+
+    async def case(self, token: str, case_id: str) -> Answer:
+        return await self._call("workflow", "GET", f"/cases/{case_id}", token)
+
+    async def complaint(self, token: str, number: str) -> Answer:
+        return await self._call("intake", "GET", f"/complaints/{number}", token)
+
+    async def history(self, token: str, case_id: str) -> Answer:
+        return await self._call("workflow", "GET", f"/cases/{case_id}/history", token)
+
+    async def command(self, token: str, case_id: str, body: dict[str, Any]) -> Answer:
+        return await self._call("workflow", "POST", f"/cases/{case_id}/commands", token, body)
+
+    async def register(self, token: str, submission: dict[str, Any]) -> Answer:
+        return await self._call("intake", "POST", "/complaints", token, submission)

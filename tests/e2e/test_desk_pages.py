@@ -1,0 +1,219 @@
+"""The desk in headless Chromium (Debian's /usr/bin/chromium driven by Playwright): a clerk
+signs in, finds the case in "my work", opens it, runs the action the stage asks for and
+sees the case move on; the management representative approves a case with an electronic
+signature (a wrong password refused next to the field). The desk and the workflow run as
+processes; the desk reaches the workflow over HTTP with each person's own token.
+
+Screenshots: docs/desk-case-zh.png and docs/desk-work-en.png (QLOOP_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.common.settings import ServiceSettings
+from services.common.storage.locks import DocumentLocks
+from services.workflow.domain.opening import open_for_complaint
+from services.workflow.store_mongo import MongoCaseStore
+from tests.support.keys import write_key_file
+from tests.support.processes import ROOT, service_process
+from tests.unit.workflow.builders import Driver, registered, rules_for, to_review
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+PASSWORD = "a long enough password"
+
+
+async def _open_case(settings: ServiceSettings, mongo: AsyncMongoClient[Any]) -> str:
+    rules = rules_for("sz")
+    start = datetime.now(UTC) - timedelta(hours=3)
+    case = open_for_complaint(registered(rules, start, number=_number()), rules, start).case
+    store = MongoCaseStore(mongo[f"{settings.database}_workflow"], DocumentLocks())
+    assert await store.open(case, [])
+    return case.id
+
+
+async def _case_to_approve(settings: ServiceSettings, mongo: AsyncMongoClient[Any]) -> str:
+    d = Driver(rules_for("sz"), datetime.now(UTC) - timedelta(days=1), number=_number())
+    to_review(d)
+    d.do("accept_answer")
+    store = MongoCaseStore(mongo[f"{settings.database}_workflow"], DocumentLocks())
+    assert await store.open(d.case, [])
+    return d.case.id
+
+
+def _number() -> str:
+    return f"SZ-E-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+async def test_a_clerk_signs_in_finds_the_case_and_moves_it_on(
+    settings: ServiceSettings, tmp_path: Path, mongo: AsyncMongoClient[Any]
+) -> None:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    keys = write_key_file(tmp_path / "keys.yaml", {"admin": (["*"], ["admin"])})
+    env = {
+        "QLOOP_AMQP_URL": settings.amqp_url,
+        "QLOOP_MONGODB_URL": settings.mongodb_url,
+        "QLOOP_DATABASE": settings.database,
+        "QLOOP_QUEUE_PREFIX": settings.queue_prefix,
+        "QLOOP_API_KEYS_FILE": str(tmp_path / "keys.yaml"),
+        "QLOOP_RULES_DIR": str(ROOT / "rules"),
+    }
+    case_id = await _open_case(settings, mongo)
+    to_approve = await _case_to_approve(settings, mongo)
+    with service_process("desk", env, tmp_path / "desk.log") as desk_port:
+        desk = f"http://127.0.0.1:{desk_port}"
+        jwks = {"QLOOP_TOKEN_JWKS_URL": f"{desk}/.well-known/jwks.json"}
+        with (
+            service_process("workflow", {**env, **jwks}, tmp_path / "wf.log") as wf_port,
+            service_process("intake", {**env, **jwks}, tmp_path / "intake.log") as in_port,
+        ):
+            # The desk is told where the services are by a second desk process.
+            urls = {
+                "QLOOP_DESK_WORKFLOW_URL": f"http://127.0.0.1:{wf_port}",
+                "QLOOP_DESK_INTAKE_URL": f"http://127.0.0.1:{in_port}",
+            }
+            with service_process("desk", {**env, **urls}, tmp_path / "desk2.log") as port:
+                base = f"http://127.0.0.1:{port}"
+                clerk = {
+                    "id": "li.na", "name": "李娜", "email": "li.na@example.com",
+                    "language": "zh", "password": PASSWORD,
+                    "grants": [{"site": "sz", "departments": ["customer_service"]}],
+                }  # fmt: skip
+                rep = {
+                    "id": "zhang.wei", "name": "张伟", "email": "zhang.wei@example.com",
+                    "language": "zh", "password": PASSWORD,
+                    "grants": [{"site": "sz", "departments": ["management"]}],
+                }  # fmt: skip
+                async with httpx.AsyncClient(base_url=base) as admin:
+                    for person in (clerk, rep):
+                        added = await admin.post(
+                            "/admin/people", json=person, headers={"X-API-Key": keys["admin"]}
+                        )
+                        assert added.status_code == 201, added.text
+                await _in_the_browser(playwright_api, base, case_id, to_approve)
+
+
+async def _sign_in(page: Any, base: str, login: str) -> None:
+    await page.goto(f"{base}/sign-in")
+    await page.fill("#login", login)
+    await page.fill("#password", PASSWORD)
+    await page.click("form[action='/sign-in'] button[type=submit]")
+    await page.wait_for_url(f"{base}/work")
+
+
+async def _in_the_browser(playwright_api: Any, base: str, case_id: str, to_approve: str) -> None:
+    shots = os.environ.get("QLOOP_SCREENSHOTS") == "1"
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = await browser.new_page(locale="zh-CN", viewport={"width": 1200, "height": 900})
+            await page.goto(f"{base}/sign-in")
+            assert await page.locator("h1").inner_text() == "登录 qloop"
+            await page.fill("#login", "li.na")
+            await page.fill("#password", "wrong password")
+            await page.click("button[type=submit]")
+            assert "账号不存在或密码错误" in await page.locator("#error").inner_text()
+            assert await page.input_value("#login") == "li.na"  # what was typed is kept
+            await page.fill("#password", PASSWORD)
+            await page.click("form[action='/sign-in'] button[type=submit]")
+            await page.wait_for_url(f"{base}/work")
+
+            row = page.locator(f"tr[data-case='{case_id}']")
+            assert "接收登记" in await row.inner_text()  # the stage's name, in Chinese
+            assert "24小时内响应客户" in await row.inner_text()  # a running clock, named
+            assert "UTC" not in await page.content()
+            await row.locator("a").click()
+            await page.wait_for_url(f"{base}/cases/{case_id}")
+            form = page.locator("#action-register")
+            await form.locator("button[type=submit]").click()
+            await page.wait_for_url(f"{base}/cases/{case_id}")
+            assert await page.locator("#stage").inner_text() == "安抚客户并回执"
+            history = await page.locator("section", has_text="处理记录").inner_text()
+            assert "登记 → 安抚客户并回执" in history
+            assert "李娜" in history and "li.na" not in history  # people by name
+            if shots:
+                await page.screenshot(path=str(ROOT / "docs" / "desk-case-zh.png"), full_page=True)
+
+            await page.select_option("#lang", "en")
+            await page.wait_for_url(f"{base}/cases/{case_id}")
+            assert await page.locator("#stage").inner_text() == "Acknowledge the customer"
+            await page.click("text=My work")
+            row = page.locator(f"tr[data-case='{case_id}']")
+            assert "Acknowledge the customer" in await row.inner_text()
+            if shots:
+                await page.screenshot(path=str(ROOT / "docs" / "desk-work-en.png"), full_page=True)
+            await _register_a_complaint(page, base, shots)
+            await _approve_with_a_signature(browser, base, to_approve, shots)
+        finally:
+            await browser.close()
+
+
+async def _register_a_complaint(page: Any, base: str, shots: bool) -> None:
+    """The clerk registers a complaint: errors next to their fields in Chinese, what was
+    typed kept; then the number, the classification and the routing, in words."""
+    async with page.expect_navigation():
+        await page.select_option("#lang", "zh")  # the switch submits itself
+    await page.goto(f"{base}/complaints/new")
+    await page.select_option("#f-channel", "email")
+    await page.fill("#f-customer_name", "华东汽车零部件有限公司")
+    await page.fill("#f-quantity", "一千")
+    await page.fill("#f-serial_numbers", "SN-0001\nSN-0002")
+    await page.fill("#f-description", "客户来料检验发现外壳开裂，批量退货")
+    await page.click("form[action='/complaints/new'] button[type=submit]")
+    await page.wait_for_load_state()
+    assert await page.locator("#f-customer_id-error").inner_text() == "请填写此项。"
+    assert await page.locator("#f-quantity-error").inner_text() == "请输入整数。"
+    assert await page.input_value("#f-customer_name") == "华东汽车零部件有限公司"
+    if shots:
+        await page.screenshot(path=str(ROOT / "docs" / "desk-register-zh.png"), full_page=True)
+    await page.fill("#f-customer_id", "C-1001")
+    await page.fill("#f-quantity", "1000")
+    await page.click("form[action='/complaints/new'] button[type=submit]")
+    await page.wait_for_load_state()
+    heading = await page.locator("h1").inner_text()
+    assert heading.startswith("投诉 SZ-") and heading.endswith("已登记"), heading
+    routing = await page.locator("#routing").inner_text()
+    assert "归口部门" in routing and "质量" in routing  # a quality complaint, by name
+    assert "quality" not in routing and "UTC" not in routing  # no codes, no UTC
+
+
+async def _approve_with_a_signature(browser: Any, base: str, case_id: str, shots: bool) -> None:
+    """The management representative signs the approval: the password again, the meaning
+    stated on the form; a wrong password is refused next to its field."""
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
+    page = await context.new_page()
+    await _sign_in(page, base, "zhang.wei")
+    await page.goto(f"{base}/cases/{case_id}")
+    assert await page.locator("#stage").inner_text() == "批准"
+    form = page.locator("#action-approve")
+    assert "批准" in await form.locator("fieldset").inner_text()  # the meaning, named
+    assert await form.locator("#action-approve-approved_by").count() == 0  # the signer fills it
+    await form.locator("input[type=password]").fill("not my password")
+    await form.locator("button[type=submit]").click()
+    await page.wait_for_load_state()
+    assert await page.locator("#stage").inner_text() == "批准"  # nothing happened
+    error = page.locator("#action-approve-password-error")
+    assert await error.inner_text() == "密码不正确。"
+    if shots:
+        await page.screenshot(path=str(ROOT / "docs" / "desk-sign-zh.png"), full_page=True)
+    await page.locator("#action-approve-password").fill(PASSWORD)
+    await page.locator("#action-approve button[type=submit]").click()
+    await page.wait_for_url(f"{base}/cases/{case_id}")
+    assert await page.locator("#stage").inner_text() == "回复客户"
+    history = await page.locator("section", has_text="处理记录").inner_text()
+    assert "张伟" in history and "批准 → 回复客户" in history
+    assert "complaint SZ-" not in history  # the system's own reasons are said in words
+    await context.close()
