@@ -16,6 +16,8 @@ Public API
 ``stage_due_times(...)`` / ``due(rules, start, duration) -> DueTime``
     The same with each due time's ``provisional`` mark: counted through a year the site's
     calendar does not cover yet (computed all the same, never refused).
+``survey_action_due(rules, trigger, start) -> DueTime | None``
+    When a survey action is due (the trigger's ``due``, else ``survey.action_due``).
 ``score_band(rules, score) -> Band`` and ``evaluate_triggers(rules, *, overall_score=...,
 customer_scores=..., dimension_scores=..., item_scores=..., response_rate=...,
 suggestions=...) -> list[TriggerHit]``
@@ -39,6 +41,7 @@ from services.common.rules.engine import (
     score_band,
     stage_deadlines,
     stage_due_times,
+    survey_action_due,
 )
 from services.common.rules.errors import (
     CalendarCoverageError,
@@ -74,4 +77,5 @@ __all__ = [
     "score_band",
     "stage_deadlines",
     "stage_due_times",
+    "survey_action_due",
 ]

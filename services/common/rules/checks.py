@@ -162,12 +162,14 @@ def _workflow(r: SiteRules) -> Iterator[Problem]:
         yield from _ref(t.outcome, outcomes, (*base, "outcome"), "outcome")
         yield from _guard(t.guard, fields, (*base, "guard"))
         if t.signature is not None and t.signature.fills is not None:
-            yield from _ref(t.signature.fills, set(fields), (*base, "signature", "fills"),
-                            "case field")
+            yield from _ref(
+                t.signature.fills, set(fields), (*base, "signature", "fills"), "case field"
+            )
         if t.review_loop and w.review_loop is None:
             yield (*base, "review_loop"), "review_loop transitions need workflow.review_loop"
     if w.review_loop:
         yield from _refs(w.review_loop.notify, who, ("workflow", "review_loop", "notify"), "role")
+    yield from _entries(w, stages)
     yield from _graph(w)
     if w.recurrence:
         rec = w.recurrence
@@ -198,11 +200,29 @@ def _guard(guard: dict[str, Any], fields: dict[str, Any], path: Path) -> Iterato
                     )
 
 
+def _entries(w: Workflow, stages: set[str]) -> Iterator[Problem]:
+    yield from _ref(w.entry.survey_action, stages, ("workflow", "entry", "survey_action"), "stage")
+    check = w.survey_verification
+    if check is None:
+        return
+    base: Path = ("workflow", "survey_verification")
+    yield from _ref(check.stage, stages, (*base, "stage"), "stage")
+    for key in ("effective", "not_effective"):
+        action = getattr(check, key)
+        if check.stage in stages and not any(
+            t.from_stage == check.stage and t.action == action for t in w.transitions
+        ):
+            yield (*base, key), f"no transition {action!r} out of stage {check.stage!r}"
+
+
 def _graph(w: Workflow) -> Iterator[Problem]:
     index = {s.id: i for i, s in enumerate(w.stages)}
     if w.initial not in index:
         return
     reachable = _reach(w, w.initial, set())
+    for entry in (w.entry.survey_action,):  # cases other than complaints start there
+        if entry in index:
+            reachable |= _reach(w, entry, set())
     if not any(s.terminal for s in w.stages):
         yield ("workflow", "stages"), "no terminal stage: cases could never close"
     for stage in w.stages:

@@ -117,6 +117,13 @@ def due(rules: SiteRules, start: datetime, duration: str | Duration) -> DueTime:
     return durations.due(rules.working_calendar, rules.zone, start, duration)
 
 
+def survey_action_due(rules: SiteRules, trigger: str, start: datetime) -> DueTime | None:
+    """When a survey action of ``trigger`` raised (or found not effective) at ``start`` is
+    due: the trigger's ``due``, else ``survey.action_due``; None when neither is set."""
+    duration = rules.survey.action_due_for(trigger) if rules.survey is not None else None
+    return None if duration is None else due(rules, start, duration)
+
+
 def stage_deadlines(
     rules: SiteRules,
     classification: Classification,
@@ -130,9 +137,7 @@ def stage_deadlines(
     ``<stage>.completed``) to when they happened. Never refused for the calendar: a year
     it does not cover is estimated (see ``stage_due_times`` for the provisional marks).
     """
-    times = stage_due_times(
-        rules, classification, event_times, customer_deadline=customer_deadline
-    )
+    times = stage_due_times(rules, classification, event_times, customer_deadline=customer_deadline)
     return {stage: due.at for stage, due in times.items()}
 
 

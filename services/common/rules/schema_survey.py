@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from services.common.rules.durations import Duration
 from services.common.rules.schema_base import DurationField, Frozen, Id, Names, OneOrMany
 
 
@@ -113,6 +114,7 @@ class Trigger(Frozen):
     action: Id
     owner: Id  # a department or role id; "dimension_owner" means the dimension's owner
     names: Names | None = None
+    due: DurationField | None = None  # the action's due time; default: `survey.action_due`
 
     @model_validator(mode="after")
     def _threshold_unless_suggestion(self) -> Trigger:
@@ -143,6 +145,18 @@ class Survey(Frozen):
     response: ResponsePolicy
     bands: tuple[Band, ...] = Field(min_length=1)
     triggers: tuple[Trigger, ...] = ()
+    # How long the owner of a survey action has to act (from the moment it is raised, and
+    # again from a verification that found it not effective); a trigger's `due` overrides.
+    # None: survey actions get no due time.
+    action_due: DurationField | None = None
     target_score: float | None = None
     approver: Id | None = None
     internal: InternalSurvey | None = None
+
+    def action_due_for(self, trigger_id: str) -> Duration | None:
+        """How long a survey action of `trigger_id` has: its trigger's `due`, else
+        `action_due` (None: no due time; also for a trigger the rules no longer have)."""
+        trigger = next((t for t in self.triggers if t.id == trigger_id), None)
+        if trigger is None:
+            return self.action_due
+        return trigger.due or self.action_due

@@ -169,8 +169,26 @@ class ServiceLife(Frozen):
         return self
 
 
+class Entries(Frozen):
+    """Where cases that are not complaints start (default: `initial`)."""
+
+    survey_action: Id | None = None  # a corrective action a satisfaction survey raised
+
+
+class SurveyVerification(Frozen):
+    """A survey action waiting in `stage` is verified by the customer's next survey result:
+    the workflow takes `effective` when the new score no longer fires the action's trigger
+    (a suggestion: when its band needs no improvement report), else `not_effective`."""
+
+    stage: Id
+    effective: Id  # an action (transition) out of `stage`
+    not_effective: Id
+
+
 class Workflow(Frozen):
     initial: Id
+    entry: Entries = Entries()
+    survey_verification: SurveyVerification | None = None
     fields: tuple[CaseField, ...] = ()
     stages: tuple[Stage, ...] = Field(min_length=1)
     transitions: tuple[Transition, ...] = ()

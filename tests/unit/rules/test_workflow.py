@@ -123,3 +123,21 @@ def test_deadline_and_escalation_lookups(rules: SiteRules) -> None:
 def test_lookup_of_unknown_stage_says_so(rules: SiteRules) -> None:
     with pytest.raises(KeyError, match="no stage 'nowhere'"):
         rules.stage("nowhere")
+
+
+def test_every_example_opens_survey_actions_on_the_action_procedure(
+    site_rules: dict[str, SiteRules],
+) -> None:
+    for site in site_rules.values():
+        w = site.workflow
+        assert w.entry.survey_action == "action_assign" and w.initial == "register"
+        check = w.survey_verification
+        assert check is not None and check.stage == "action_verify"
+        assert [t.to for t in site.transition("action_verify", check.effective)] == [
+            "action_closed"
+        ]
+        assert [t.to for t in site.transition("action_verify", check.not_effective)] == [
+            "action_act"
+        ]
+        if site.survey is not None:  # each surveyed site says how long an action has
+            assert site.survey.action_due is not None
