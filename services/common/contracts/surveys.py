@@ -123,8 +123,20 @@ class SurveyActionRequired(Contract):
     score: float | None
     threshold: float | None
     owner_department: str | None
-    due: datetime | None
+    due: datetime | None = Field(
+        description="When the action is due, by the site's `survey.action_due` on its calendar "
+        "(None when the rules set none)."
+    )
     raised_at: datetime
+    due_provisional: bool = Field(
+        default=False,
+        description="`due` is counted through a calendar year not published yet.",
+    )
+    subject: str | None = Field(
+        default=None,
+        description="What the trigger measured: the item or dimension id, the customer id, "
+        "`overall`, `response_rate`, or the suggestion's text.",
+    )
 
 
 class ActionEffect(Contract):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.common.contracts.surveys import ActionEffect, SurveyActionRequired
-from services.common.rules import SiteRules, TriggerHit, evaluate_triggers
+from services.common.rules import SiteRules, TriggerHit, evaluate_triggers, survey_action_due
 
 ACTIONS_NAMESPACE = uuid.UUID("6f1f3c1e-58a4-4a39-9d0c-5b1e64a8e2a7")
 ANSWER_KINDS = ("item_score", "dimension_score", "suggestion")
@@ -115,6 +115,7 @@ def raise_actions(
         score = hit.value
         if hit.subject == "response_rate" and score is not None:
             score = round(score * 100, 2)
+        due = survey_action_due(rules, hit.trigger, ctx.raised_at)
         action = SurveyActionRequired(
             action_id=str(uuid.uuid5(ACTIONS_NAMESPACE, key)),
             campaign_id=ctx.campaign_id,
@@ -126,8 +127,10 @@ def raise_actions(
             score=score,
             threshold=threshold,
             owner_department=owner_department(rules, hit.owner),
-            due=None,
+            due=None if due is None else due.at,
+            due_provisional=due is not None and due.provisional,
             raised_at=ctx.raised_at,
+            subject=hit.subject,
         )
         raised.append((action, hit))
     return raised

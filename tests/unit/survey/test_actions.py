@@ -94,3 +94,15 @@ def test_next_campaign_records_whether_actions_worked(nb: SiteRules) -> None:
     assert effects["a3"].effective is None  # suggestions are not re-measured
     assert effects["a4"].effective is None and effects["a4"].after is None  # C9 did not answer
     assert effects["a5"].effective is True
+
+
+def test_an_action_is_due_by_the_sites_rules_on_its_calendar(nb: SiteRules) -> None:
+    # Tuesday 30 September 2025, 15:00 in Ningbo; 1-8 October are holidays and Saturday
+    # 11 October a make-up working day: 20 working days end on Tuesday 4 November, 15:00.
+    raised = datetime(2025, 9, 30, 7, 0, tzinfo=UTC)
+    ctx = act.Context("nb-2025-09", "inv1", raised, "C1", "Acme")
+    [(action, _)] = act.raise_actions(
+        nb, ctx, act.Measures(items={"on_time": 50.0}), act.ANSWER_KINDS
+    )
+    assert action.due == datetime(2025, 11, 4, 7, 0, tzinfo=UTC)
+    assert action.due_provisional is False and action.subject == "on_time"
