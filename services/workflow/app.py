@@ -68,6 +68,7 @@ async def wire(ctx: ServiceContext) -> Wiring:
         _limited(events.SURVEY_ACTIONS, limit): {
             "survey.action_required": events.on_action_required(service)
         },
+        _limited(events.SURVEY_RESULTS, limit): {"survey.scored": events.on_scored(service)},
         _limited(events.COMMANDS, limit): {"case.command": events.on_command(service, ctx.tokens)},
     }
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from services.common.contracts.cases import CaseCommand
 from services.common.contracts.complaints import ComplaintRegistered
 from services.common.contracts.envelope import Envelope
-from services.common.contracts.surveys import SurveyActionRequired
+from services.common.contracts.surveys import SurveyActionRequired, SurveyScored
 from services.common.messaging.consumer import Handler, Outcome, Rejected
 from services.common.messaging.topology import QueueSpec
 from services.common.rulebook import UnknownSite
@@ -19,6 +19,7 @@ from services.workflow.handlers import CaseService
 
 COMPLAINTS = QueueSpec("workflow.complaints", ("*.complaint.registered",))
 SURVEY_ACTIONS = QueueSpec("workflow.survey_actions", ("*.survey.action_required",))
+SURVEY_RESULTS = QueueSpec("workflow.survey_results", ("*.survey.scored",))
 COMMANDS = QueueSpec("workflow.commands", ("*.case.command",))
 
 
@@ -55,6 +56,9 @@ def on_action_required(service: CaseService) -> Handler:
                 "score": action.score,
                 "threshold": action.threshold,
             },
+            raised_at=action.raised_at,
+            due_provisional=action.due_provisional,
+            subject=action.subject,
         )
         try:
             created = await service.open_for_action(
@@ -66,6 +70,24 @@ def on_action_required(service: CaseService) -> Handler:
         except UnknownSite as exc:
             raise Rejected(str(exc), ["site"]) from None
         return "stored" if created else "duplicate"
+
+    return handle
+
+
+def on_scored(service: CaseService) -> Handler:
+    async def handle(envelope: Envelope[BaseModel]) -> Outcome:
+        scored = envelope.data
+        assert isinstance(scored, SurveyScored)
+        try:
+            moved = await service.verify_survey_actions(
+                scored,
+                envelope.site,
+                event_id=str(envelope.id),
+                correlation_id=envelope.correlationid,
+            )
+        except UnknownSite as exc:
+            raise Rejected(str(exc), ["site"]) from None
+        return "stored" if moved else "duplicate"
 
     return handle
 

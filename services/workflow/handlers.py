@@ -22,11 +22,12 @@ from services.common.contracts.cases import CaseClosed, CaseEscalated, CaseStage
 from services.common.contracts.complaints import ComplaintRegistered
 from services.common.contracts.envelope import Contract, Envelope
 from services.common.contracts.registry import new_event
+from services.common.contracts.surveys import SurveyScored
 from services.common.rulebook import Rulebook
 from services.common.rules import SiteRules
 from services.common.storage.outbox import Kick
 from services.workflow.agenda import Agenda
-from services.workflow.domain import clocks, recurrence
+from services.workflow.domain import clocks, recurrence, survey_verification
 from services.workflow.domain.case import Case
 from services.workflow.domain.commands import CorrectiveActionRequest, Refused
 from services.workflow.domain.deadlines import Deadline
@@ -114,6 +115,36 @@ class CaseService:
         rules = self.rulebook.for_site(site)
         decision = open_for_action(request, site, rules, self.clock.now())
         return await self._open(decision, correlation_id, causation_id)
+
+    async def verify_survey_actions(
+        self, scored: SurveyScored, site: str, *, event_id: str, correlation_id: str
+    ) -> int:
+        """Record a customer's new survey result on each survey action of that customer
+        that waits for it, once per event (its id goes with each case's update), and move
+        it on; how many it moved."""
+        key = survey_verification.result_key(site, scored)
+        if key is None:
+            return 0
+        rules = self.rulebook.for_site(site)
+        moved = 0
+        for case_id in await self.store.awaiting_survey(key):
+            case = await self.store.get(case_id)
+            if case is None or survey_verification.verdict(case, scored, rules) is None:
+                continue  # listed, but it no longer waits (or not for this result)
+
+            def decide(case: Case, rules: SiteRules, now: datetime) -> Decision:
+                return survey_verification.record(case, scored, event_id, rules, now)
+
+            try:
+                _, stored = await self.run(
+                    case_id, decide, event_id=event_id, correlation_id=correlation_id
+                )
+            except Refused as refusal:
+                if refusal.code == "wrong_stage":  # moved on meanwhile
+                    continue
+                raise
+            moved += stored
+        return moved
 
     async def _open(
         self,

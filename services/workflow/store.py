@@ -13,6 +13,8 @@
   read by `_id` (FerretDB 1.24 uses no secondary index: a query on the key would scan
   every case for every complaint). A closing is listed before it is stored, and readers
   check each listed case, so the list may hold extras but never misses a closed case.
+- `survey_waits`: one document per `site|customer` listing the survey actions that wait for
+  that customer's next survey result (store_waits.py), read by `_id` when one arrives.
 - `fired`: a deadline fires by inserting `fired/<deadline id>` with its events in the
   document's outbox: the unique `_id` makes each deadline's events happen exactly once,
   across restarts and concurrent schedulers.
@@ -106,6 +108,7 @@ class CaseStore(Protocol):
     ) -> dict[str, datetime]: ...
     async def counts(self) -> CaseCounts: ...
     async def listed(self, site: str, stage: str) -> list[str]: ...  # store_worklists.py
+    async def awaiting_survey(self, key: str) -> list[str]: ...  # store_waits.py
 
 
 def recurrence_id(site: str, key: str) -> str:

@@ -33,6 +33,7 @@ from services.workflow.store import (
     recurrence_id,
     to_document,
 )
+from services.workflow.store_waits import MongoSurveyWaits
 from services.workflow.store_worklists import MongoWorklists
 
 
@@ -49,6 +50,7 @@ class MongoCaseStore:
         self._slots = DeadlineSlots(db, locks)
         self._recurrence = db[RECURRENCE]
         self.worklists = MongoWorklists(db, locks)
+        self.waits = MongoSurveyWaits(db, locks)
         self._db = db
         self._locks = locks
 
@@ -63,6 +65,7 @@ class MongoCaseStore:
         # No plan marker: a new case's records are placed before it is inserted (see
         # Schedule.plan_opening).
         await self.worklists.enter(case)
+        await self.waits.enter(case)
         try:
             await self._cases.insert_one(document)
         except DuplicateKeyError:
@@ -97,11 +100,13 @@ class MongoCaseStore:
         await self._index_closing(case, base)
         await self._mark_unplanned(case.id, base.version + 1)
         await self.worklists.enter(case, base)
+        await self.waits.enter(case, base)
         async with self._locks.hold(CASES, case.id):
             if not self._id_filters_only:
                 result = await self._cases.update_one(query, merge(*updates))
                 if result.modified_count == 1:
                     await self.worklists.leave(case, base)
+                    await self.waits.leave(case, base)
                     return True
             current = await self._cases.find_one(
                 {"_id": case.id}, {"version": 1, "applied_events": 1}
@@ -114,6 +119,7 @@ class MongoCaseStore:
             ):
                 await self._cases.update_one({"_id": case.id}, merge(*updates))
                 await self.worklists.leave(case, base)
+                await self.waits.leave(case, base)
                 return True
         if current is not None and event_id in (current.get("applied_events") or []):
             return False
@@ -122,6 +128,11 @@ class MongoCaseStore:
     async def listed(self, site: str, stage: str) -> list[str]:
         """The ids listed in the worklist of `site` and `stage` (some may have moved on)."""
         return await self.worklists.listed(site, stage)
+
+    async def awaiting_survey(self, key: str) -> list[str]:
+        """The ids listed as waiting for the survey result `key` names (some may not wait
+        any more): `survey_verification.waits_key`."""
+        return await self.waits.listed(key)
 
     async def closed_matching(self, site: str, key: str, since: datetime) -> list[Case]:
         """Closed cases of `site` with `key` closed since `since`, latest first. Read through

@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,15 @@ import pytest
 from services.common.clock import ManualClock
 from services.common.contracts.cases import CaseCommand
 from services.common.contracts.registry import new_event, parse_event, to_json
-from services.common.contracts.surveys import SurveyActionRequired
+from services.common.contracts.surveys import SurveyActionRequired, SurveyScored
 from services.common.messaging.topology import EVENTS_EXCHANGE
 from services.common.rules import load_rules
 from services.common.runtime import ServiceContext
 from services.common.settings import ServiceSettings
+from services.survey.domain import actions as survey_actions
 from services.workflow.app import create_app
+from services.workflow.domain.commands import ExecuteTransition
+from services.workflow.domain.transitions import execute
 from tests.support.infra import Infra
 from tests.support.keys import write_key_file
 from tests.support.people import TestIssuer
@@ -33,7 +37,12 @@ from tests.unit.workflow.builders import Driver, registered, review_to_close, to
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shenzhen
-QUEUES = ("workflow.complaints", "workflow.survey_actions", "workflow.commands")
+QUEUES = (
+    "workflow.complaints",
+    "workflow.survey_actions",
+    "workflow.survey_results",
+    "workflow.commands",
+)
 
 
 @pytest.fixture
@@ -91,6 +100,7 @@ class Tap:
         queue = {
             "complaint.registered": "workflow.complaints",
             "survey.action_required": "workflow.survey_actions",
+            "survey.scored": "workflow.survey_results",
             "case.command": "workflow.commands",
         }[envelope.type]
         await self.channel.default_exchange.publish(message, routing_key=self.prefix + queue)
@@ -313,9 +323,88 @@ async def test_survey_action_opens_one_corrective_action_case(
         await tap.publish(event)
         case = await _opened(ctx, f"sz:action:{action_id}")
         assert case["owner_department"] == "pmc" and case["case_due"] is not None
-        assert case["fields"]["actions"][0]["owner"] == "pmc"
+        assert case["stage"] == "action_assign"  # the action procedure, not the 8D's register
         await asyncio.sleep(0.5)
         assert await ctx.db["cases"].count_documents({"origin": "survey_action"}) == 1
+
+
+def _execute(command: ExecuteTransition, case: Any, rules: Any, now: datetime) -> Any:
+    return execute(case, command, rules, now)
+
+
+def _nb_action(items: dict[str, float]) -> Any:
+    """A survey action as the survey service raises it at nb (due by its rules)."""
+    rules = load_rules(ROOT / "rules" / "qds-company.yaml")
+    invitation = uuid.uuid4().hex[:8]
+    ctx = survey_actions.Context("nb-2025-03", invitation, T0, "C-7", "Beta Ltd")
+    measures = survey_actions.Measures(items=items)
+    [(action, _)] = survey_actions.raise_actions(rules, ctx, measures, ("item_score",))
+    return action
+
+
+async def test_survey_actions_run_their_own_procedure_and_the_next_survey_verifies_them(
+    wf_settings: ServiceSettings, clock: ManualClock, tap: Tap
+) -> None:
+    await tap.queue.bind(EVENTS_EXCHANGE, routing_key="nb.case.*")
+    customer = f"C-{uuid.uuid4().hex[:8]}"
+    quality = _nb_action({"pass_rate": 60.0}).model_copy(update={"customer_id": customer})
+    delivery = _nb_action({"on_time": 55.0}).model_copy(update={"customer_id": customer})
+    assert quality.due is not None and quality.due > T0  # survey.action_due: 20 working days
+    async with running(create_app(wf_settings, clock=clock)) as (_, ctx):
+        service = ctx.state["cases"]
+        ids = []
+        for action in (quality, delivery):
+            event = new_event(action, site="nb", source="/qloop/survey", time=T0)
+            await tap.publish(event)
+            await tap.publish(event)  # a redelivery opens nothing twice
+            ids.append(f"nb:action:{action.action_id}")
+            opened = await _opened(ctx, ids[-1])
+            assert opened["stage"] == "action_assign" and opened["case_due"] == action.due
+        for case_id in ids:  # the owning department assigns an owner and acts
+            case = await service.store.get(case_id)
+            roles = ("quality",) if case.owner_department == "qa" else ("pmc",)
+            for action, fields in (
+                ("assign_action_owner", {"action_owner": "li.wei"}),
+                ("action_done", {"action_taken": "new inspection plan"}),
+            ):
+                clock.advance(timedelta(days=1))
+                command = ExecuteTransition(case_id, action, fields, "li.wei", roles)
+                await service.run(case_id, partial(_execute, command))
+        waits = await ctx.db["survey_waits"].find_one({"_id": f"nb|{customer}"})
+        assert sorted(waits["cases"]) == sorted(ids)
+        clock.advance(timedelta(days=80))
+        scored = SurveyScored(
+            scope="customer",
+            campaign_id="nb-2025-06",
+            customer_id=customer,
+            customer_name="Beta Ltd",
+            overall=88.0,
+            band="grade_a",
+            items={"pass_rate": 85.0},
+            rules_version="t",
+            scored_at=clock.now(),
+        )  # measures pass_rate again, not on_time (a follow-up asks some items only)
+        event = new_event(scored, site="nb", source="/qloop/survey", time=clock.now())
+        await tap.publish(event)
+        await tap.publish(event)  # a redelivery records nothing twice
+
+        async def closed() -> dict[str, Any] | None:
+            found = await ctx.db["cases"].find_one({"_id": ids[0]})
+            return found if found and found["stage"] == "action_closed" else None
+
+        case = await eventually(closed, timeout=15)
+        assert case["terminal"] and case["outcome"] == "corrected" and case["on_time"] is True
+        closing = [e for e in await tap.events(ids[0], 1) if e.type == "case.closed"]
+        await asyncio.sleep(1.0)  # a second handling would have written by now
+        case = await ctx.db["cases"].find_one({"_id": ids[0]})
+        assert len(case["survey_checks"]) == 1 and case["survey_checks"][0]["effective"]
+        assert case["applied_events"] == [str(event.id)]
+        closing = [e for e in await tap.events(ids[0]) if e.type == "case.closed"]
+        assert len({e.id for e in closing}) == 1
+        waiting = await ctx.db["cases"].find_one({"_id": ids[1]})
+        assert waiting["stage"] == "action_verify" and waiting["survey_checks"] == []
+        waits = await ctx.db["survey_waits"].find_one({"_id": f"nb|{customer}"})
+        assert waits["cases"] == [ids[1]]
 
 
 async def test_each_deadline_event_fires_once_across_restarts(
@@ -480,6 +569,7 @@ async def test_a_case_stored_by_a_cancelled_handler_is_announced_on_redelivery(
         await tap.publish(event)  # the unacknowledged delivery comes again
         opened = [e for e in await tap.events(f"sz:{number}", 1) if e.type == "case.opened"]
         assert [e.id for e in opened] == [facts[0].id]
+
         async def relayed() -> bool:  # every entry of the case, not only case.opened
             stored = await ctx.db["cases"].find_one({"_id": f"sz:{number}"})
             return stored is not None and stored["outbox_n"] == 0

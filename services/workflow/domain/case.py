@@ -110,6 +110,21 @@ class ClockRun(Model):
     met: bool | None = None  # stopped by its due time; None while running
 
 
+class SurveyCheck(Model):
+    """A survey action verified by the customer's next survey result (`survey.scored`)."""
+
+    event_id: str  # the `survey.scored` event: each is recorded once
+    campaign_id: str | None
+    scope: str  # customer | scorecard | campaign
+    scored_at: datetime
+    measure: str  # what was measured again: `overall`, an item or dimension id
+    value: float
+    threshold: float | None  # the trigger's; None for a suggestion (judged by the band)
+    band: str | None = None
+    effective: bool  # the trigger no longer fires (a suggestion: the band needs no report)
+    at: datetime
+
+
 class HistoryEntry(Model):
     seq: int
     at: str
@@ -147,6 +162,15 @@ class Case(Model):
     due_provisional: bool = False
     due_revisions: int = 0
     case_due: datetime | None = None  # a due time for the whole case (survey actions)
+    case_due_provisional: bool = False  # `case_due` rests on a calendar year not published
+    # A survey action's `case_due` is judged when the action is done (the case reaches the
+    # survey verification stage) or closed: chased until then, None while it runs.
+    case_due_met: bool | None = None
+    case_due_round: int = 1  # due again after a verification found the action not effective
+    # Since when a survey action waits for the customer's next survey result (None: not
+    # waiting); listed meanwhile in the `survey_waits` read model (store_waits.py).
+    awaiting_survey_since: datetime | None = None
+    survey_checks: list[SurveyCheck] = []
     customer_deadline: datetime | None = None
     event_times: dict[str, datetime] = {}
     visits: list[StageVisit] = []

@@ -113,3 +113,6 @@ class CorrectiveActionRequest:
     customer_id: str | None = None
     customer_name: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    raised_at: datetime | None = None
+    due_provisional: bool = False
+    subject: str | None = None  # what the trigger measured (an item id, `overall`, ...)

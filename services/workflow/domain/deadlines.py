@@ -5,7 +5,8 @@ records: `approaching` at the earliest `near` lead, `missed` at the due time, an
 `escalation` per escalation rule (`near`: lead before; `missed`: `after` past the due
 time, again every `repeat_every`). A record carries the case's deadline token; when the
 case moves on or gets an extension the token changes and older records no longer apply.
-A case-wide due (survey actions) uses the token `case` and applies while the case is open.
+A case-wide due (survey actions) uses the token `case` and applies until it is judged (the
+action done, or the case closed: survey_actions.py).
 A case a history import opened (event time `imported`) announces nothing whose time was
 over before the import: `over_at_import` lists it for the case history instead.
 """
@@ -58,14 +59,21 @@ def plan(case: Case, rules: SiteRules, *, with_past: bool = False) -> list[Deadl
     if case.due is not None:
         entered = case.visits[-1].entered_at
         planned += _around(case, rules, case.stage, case.deadline_token, case.due, entered)
-    if case.case_due is not None:
-        planned += _around(case, rules, CASE_SCOPE, CASE_SCOPE, case.case_due, case.opened_at)
+    if case.case_due is not None and case.case_due_met is None:
+        # Due again after a verification: from the return to acting (the current visit).
+        since = case.opened_at if case.case_due_round == 1 else case.visits[-1].entered_at
+        planned += _around(case, rules, CASE_SCOPE, case_token(case), case.case_due, since)
     for chase in chased.chases(case, rules):  # case clocks and CAPA action items
         planned += _around(
             case, rules, chase.scope, chase.token, chase.due, chase.since, chase.escalations
         )
     imported = case.event_times.get(IMPORTED)
     return planned if imported is None or with_past else _live(case, planned, imported)
+
+
+def case_token(case: Case) -> str:
+    """The token of a case-wide due: `case`, then `case.r<n>` each time it is due again."""
+    return CASE_SCOPE if case.case_due_round == 1 else f"{CASE_SCOPE}.r{case.case_due_round}"
 
 
 def _live(case: Case, planned: list[Deadline], imported: datetime) -> list[Deadline]:
@@ -138,8 +146,8 @@ def applies(deadline: Deadline, case: Case | None) -> bool:
     """Whether a scheduled record still concerns the case as it is now."""
     if case is None or case.terminal:
         return False
-    if deadline.token == CASE_SCOPE:
-        return case.case_due == deadline.due
+    if deadline.stage == CASE_SCOPE:
+        return deadline.token == case_token(case) and case.case_due_met is None
     if chased.is_chased(deadline.token):
         return chased.applies(case, deadline.token, deadline.due)
     return deadline.token == case.deadline_token
@@ -185,7 +193,9 @@ def fire(
 
 
 def _provisional(deadline: Deadline, case: Case) -> bool:
-    # The current stage's due time may be an estimate (a case-wide due is a date given).
+    # The current stage's due time, or a survey action's, may be an estimate.
+    if deadline.stage == CASE_SCOPE:
+        return case.case_due_provisional
     return deadline.token == case.deadline_token and case.due_provisional
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from services.common.contracts.cases import CaseEscalated, CaseOpened
 from services.common.contracts.complaints import ComplaintRegistered
-from services.common.rules import SiteRules
+from services.common.rules import SiteRules, survey_action_due
 from services.workflow.domain import clocks, deadlines, history, recurrence, stages
 from services.workflow.domain.case import Case, instant
 from services.workflow.domain.commands import CorrectiveActionRequest
@@ -71,11 +71,18 @@ def open_for_complaint(
 def open_for_action(
     request: CorrectiveActionRequest, site: str, rules: SiteRules, now: datetime
 ) -> Decision:
-    """A corrective-action case with its owner and due date, on the site's procedure."""
+    """A corrective-action case with its owner and due time, at the stage the site's
+    workflow names for survey actions (`workflow.entry.survey_action`, else `initial`).
+    The due time is the event's; an event without one (raised before the rules gave one)
+    is due by the rules from when it was raised."""
     now = instant(now)
     owner = request.owner_department or rules.routing.default_owner
-    due = _ms(request.due)
-    action = {"what": request.what, "owner": owner, "due": due.isoformat() if due else ""}
+    due, provisional = _ms(request.due), request.due_provisional
+    if due is None:
+        computed = survey_action_due(rules, request.trigger, request.raised_at or now)
+        if computed is not None:
+            due, provisional = instant(computed.at), computed.provisional
+    entry = rules.workflow.entry.survey_action
     case = Case(
         id=action_case_id(site, request.action_id),
         site=site,
@@ -84,14 +91,31 @@ def open_for_action(
         customer_id=request.customer_id,
         customer_name=request.customer_name,
         owner_department=owner,
-        source_facts={"trigger": request.trigger, "why": request.why, **request.facts},
-        stage=rules.workflow.initial,
+        source_facts={
+            "trigger": request.trigger,
+            "why": request.why,
+            "subject": request.subject,
+            **_trigger_facts(rules, request.trigger),
+            **request.facts,
+        },
+        stage=entry or rules.workflow.initial,
         case_due=due,
-        fields=_action_field(rules, action) if due else {},
+        case_due_provisional=provisional,
         opened_at=now,
         rules_version=rules.rules_version,
     )
+    if entry is None and due is not None:  # on the complaint procedure: its action list
+        action = {"what": request.what, "owner": owner, "due": due.isoformat()}
+        case.fields = _action_field(rules, action)
     return _opened(case, rules, now, [])
+
+
+def _trigger_facts(rules: SiteRules, trigger_id: str) -> dict[str, object]:
+    """The trigger's test as it was when the action was raised: its next survey result is
+    judged by it, whatever the rules say by then."""
+    triggers = rules.survey.triggers if rules.survey is not None else ()
+    trigger = next((t for t in triggers if t.id == trigger_id), None)
+    return {} if trigger is None else {"kind": trigger.kind, "op": trigger.op}
 
 
 def _action_field(rules: SiteRules, action: dict[str, str]) -> dict[str, object]:

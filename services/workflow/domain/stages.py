@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.common.rules import Classification, DueTime, SiteRules, stage_due_times
+from services.workflow.domain import survey_actions
 from services.workflow.domain.case import Case, StageVisit, instant
 
 
@@ -48,9 +49,13 @@ def enter(rules: SiteRules, case: Case, stage: str, now: datetime) -> None:
             provisional=case.due_provisional,
         )
     )
+    survey_actions.after_entering(rules, case, now)
 
 
 def on_time(case: Case) -> bool | None:
-    """Every stage deadline the case had was met; None when it had none."""
+    """Every stage deadline the case had, and its case-wide due (a survey action's), was
+    met; None when it had none."""
     judged = [v.on_time for v in case.visits if v.on_time is not None]
+    if case.case_due_met is not None:
+        judged.append(case.case_due_met)
     return all(judged) if judged else None

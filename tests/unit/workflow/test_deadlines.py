@@ -84,11 +84,19 @@ def test_closed_cases_plan_nothing_and_report_on_time() -> None:
 def test_survey_action_opens_a_case_with_owner_and_due() -> None:
     rules = rules_for("nb")
     due = MONDAY + timedelta(days=10)
-    request = CorrectiveActionRequest("a-1", "cross-department review", "score 72 < 80",
-                                      "total-below-80", "quality", due, "C-7", "Beta Ltd")
+    request = CorrectiveActionRequest(
+        "a-1",
+        "cross-department review",
+        "score 72 < 80",
+        "total-below-80",
+        "quality",
+        due,
+        "C-7",
+        "Beta Ltd",
+    )
     case = open_for_action(request, "nb", rules, MONDAY).case
     assert case.id == "nb:action:a-1" and case.owner_department == "quality"
-    assert case.fields["actions"][0]["owner"] == "quality" and case.case_due == due
+    assert case.stage == "action_assign" and case.case_due == due  # the action procedure
     kinds = {(p.stage, p.kind) for p in deadlines.plan(case, rules)}
     assert ("case", "missed") in kinds
 
