@@ -7,6 +7,10 @@ Keys are listed in a YAML file (`QLOOP_API_KEYS_FILE`), typically a mounted secr
         sha256: 9f86d0...       # `qloop keys hash KEY` prints it
         sites: [sz]             # or ["*"] for every site (HQ)
         roles: [submit, read]
+    broker_users:               # RabbitMQ users whose case.command the workflow trusts
+      - name: erp-sz            # the broker user (the AMQP user_id RabbitMQ checked)
+        sites: [sz]
+        roles: [complaint_owner]
 
 The plaintext key is never stored. Keys are random 32-byte tokens, so an unsalted hash
 is as strong as the token; lookups compare digests in constant time. `qloop keys
@@ -45,11 +49,12 @@ RELOAD_CHECK_SECONDS = 1.0
 log = logging.getLogger(__name__)
 
 
-class ApiKey(BaseModel):
+class SystemIdentity(BaseModel):
+    """A system (not a person): its name, the sites it acts for and its roles there."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     sites: tuple[str, ...] = Field(min_length=1)
     roles: tuple[str, ...] = Field(min_length=1)
 
@@ -60,9 +65,22 @@ class ApiKey(BaseModel):
         return [s for s in known if self.may_access(s)]
 
 
+class ApiKey(SystemIdentity):
+    """A system calling over HTTP, known by the hash of its key."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class BrokerUser(SystemIdentity):
+    """A system publishing on the broker as the RabbitMQ user `name`. RabbitMQ refuses a
+    message whose `user_id` property is not the publishing connection's user, so a
+    message's `user_id` names its sender; topic permissions keep it to its sites' keys."""
+
+
 class KeyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     keys: tuple[ApiKey, ...] = ()
+    broker_users: tuple[BrokerUser, ...] = ()
 
 
 def hash_key(plaintext: str) -> str:
@@ -78,8 +96,15 @@ class KeyRing:
     second, on use): `qloop keys add` takes effect without a restart. A file that became
     unreadable or invalid is logged and the keys read last stay in force."""
 
-    def __init__(self, keys: Iterable[ApiKey] = (), *, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        keys: Iterable[ApiKey] = (),
+        *,
+        broker_users: Iterable[BrokerUser] = (),
+        path: Path | None = None,
+    ) -> None:
         self._keys = tuple(keys)
+        self._broker_users = {user.name: user for user in broker_users}
         self._path = path
         self._stamp = _stamp(path) if path else None
         self._checked = time.monotonic()
@@ -88,7 +113,8 @@ class KeyRing:
     def from_file(cls, path: Path | None) -> KeyRing:
         if path is None:
             return cls()
-        return cls(read_key_file(path), path=path)
+        found = load_key_file(path)
+        return cls(found.keys, broker_users=found.broker_users, path=path)
 
     def identify(self, plaintext: str) -> ApiKey | None:
         self._reload_if_changed()
@@ -98,6 +124,11 @@ class KeyRing:
             if hmac.compare_digest(key.sha256, digest):
                 found = key
         return found
+
+    def broker_user(self, name: str) -> BrokerUser | None:
+        """The broker user `name` if the file trusts it (its messages' `user_id`)."""
+        self._reload_if_changed()
+        return self._broker_users.get(name)
 
     def _reload_if_changed(self) -> None:
         now = time.monotonic()
@@ -109,16 +140,22 @@ class KeyRing:
             return
         self._stamp = stamp
         try:
-            self._keys = read_key_file(self._path)
+            found = load_key_file(self._path)
+            self._keys = found.keys
+            self._broker_users = {user.name: user for user in found.broker_users}
             log.info("API keys reloaded from %s (%d keys)", self._path, len(self._keys))
         except ValueError as exc:
             log.error("%s; the keys read before stay in force", exc)
 
 
 def read_key_file(path: Path) -> tuple[ApiKey, ...]:
+    return load_key_file(path).keys
+
+
+def load_key_file(path: Path) -> KeyFile:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return KeyFile.model_validate(document).keys
+        return KeyFile.model_validate(document)
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         reason = " ".join(str(exc).split())  # one line: YAML and pydantic errors span several
         message = f"QLOOP_API_KEYS_FILE {path}: cannot load API keys: {reason}"
@@ -144,7 +181,8 @@ class Caller:
     needed: str | None = None
 
     @classmethod
-    def of_key(cls, key: ApiKey) -> Caller:
+    def of_key(cls, key: SystemIdentity) -> Caller:
+        """A system: an API key's or a trusted broker user's sites and roles."""
         return cls(key.name, "system", dict.fromkeys(key.sites, key.roles))
 
     @classmethod

@@ -4,6 +4,9 @@
     qloop keys list                                      names, sites, roles (never a key)
     qloop keys revoke NAME
     qloop keys hash KEY                                  the SHA-256 the file holds
+    qloop keys trust USER --sites sz --roles complaint_owner   a broker user whose
+                                                         case.command the workflow runs
+    qloop keys distrust USER
 
 Running services read the file again when it changes (services/common/auth.py): no restart.
 """
@@ -19,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from services.common.auth import ApiKey, hash_key, new_key, read_key_file
+from services.common.auth import ApiKey, BrokerUser, KeyFile, hash_key, load_key_file, new_key
 
 
 def register(subparsers: Any) -> None:
@@ -38,6 +41,14 @@ def register(subparsers: Any) -> None:
     hashed = commands.add_parser("hash", help="the SHA-256 of a key, as the file holds it")
     hashed.add_argument("key")
     hashed.set_defaults(func=lambda args: print(hash_key(args.key)) or 0)
+    trust = commands.add_parser("trust", help="trust a broker user's case commands")
+    trust.add_argument("name", help="the RabbitMQ user (qloop broker users)")
+    trust.add_argument("--sites", required=True, help="comma-separated site ids")
+    trust.add_argument("--roles", required=True, help="the roles it acts with there")
+    trust.set_defaults(func=_trust)
+    distrust = commands.add_parser("distrust", help="stop trusting a broker user")
+    distrust.add_argument("name")
+    distrust.set_defaults(func=_distrust)
 
 
 def _path(args: argparse.Namespace) -> Path:
@@ -48,12 +59,21 @@ def _path(args: argparse.Namespace) -> Path:
 
 
 def _read(path: Path) -> list[ApiKey]:
-    return list(read_key_file(path)) if path.exists() else []
+    return list(_file(path).keys)
 
 
-def _write(path: Path, keys: list[ApiKey]) -> None:
-    """Replace the file at once (a service never reads half of it), readable by its owner."""
-    document = {"keys": [k.model_dump(mode="json") for k in keys]}
+def _file(path: Path) -> KeyFile:
+    return load_key_file(path) if path.exists() else KeyFile()
+
+
+def _write(path: Path, keys: list[ApiKey], users: list[BrokerUser] | None = None) -> None:
+    """Replace the file at once (a service never reads half of it), readable by its owner.
+    The broker users stay as they are unless given."""
+    if users is None:
+        users = list(_file(path).broker_users)
+    document: dict[str, Any] = {"keys": [k.model_dump(mode="json") for k in keys]}
+    if users:
+        document["broker_users"] = [u.model_dump(mode="json") for u in users]
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
         "w", dir=path.parent, prefix=f".{path.name}.", delete=False, encoding="utf-8"
@@ -89,8 +109,36 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    for key in _read(_path(args)):
+    found = _file(_path(args))
+    for key in found.keys:
         print(f"{key.name:<24} sites={','.join(key.sites):<12} roles={','.join(key.roles)}")
+    for user in found.broker_users:
+        print(
+            f"{user.name:<24} sites={','.join(user.sites):<12} roles={','.join(user.roles)}"
+            " (broker user)"
+        )
+    return 0
+
+
+def _trust(args: argparse.Namespace) -> int:
+    path = _path(args)
+    found = _file(path)
+    user = BrokerUser(name=args.name, sites=_split(args.sites), roles=_split(args.roles))
+    users = [u for u in found.broker_users if u.name != args.name] + [user]
+    _write(path, list(found.keys), users)
+    print(f"broker user {args.name} trusted at {','.join(user.sites)} as {','.join(user.roles)}")
+    return 0
+
+
+def _distrust(args: argparse.Namespace) -> int:
+    path = _path(args)
+    found = _file(path)
+    users = [u for u in found.broker_users if u.name != args.name]
+    if len(users) == len(found.broker_users):
+        print(f"qloop keys: no broker user {args.name!r} in {path}", file=sys.stderr)
+        return 1
+    _write(path, list(found.keys), users)
+    print(f"distrusted {args.name}")
     return 0
 
 

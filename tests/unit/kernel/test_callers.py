@@ -42,6 +42,29 @@ def test_keys_added_and_revoked_with_the_cli_are_picked_up_without_a_restart(
     assert "crm" in capsys.readouterr().out
 
 
+def test_trusted_broker_users_are_read_again_and_kept_when_keys_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(auth, "RELOAD_CHECK_SECONDS", 0.0)
+    path = tmp_path / "keys.yaml"
+    assert (
+        main(["keys", "--file", str(path), "add", "crm", "--sites", "sz", "--roles", "read"]) == 0
+    )
+    ring = KeyRing.from_file(path)
+    assert ring.broker_user("erp-sz") is None
+    trust = ["keys", "--file", str(path), "trust", "erp-sz", "--sites", "sz"]
+    assert main([*trust, "--roles", "read,complaint_owner"]) == 0
+    user = ring.broker_user("erp-sz")  # the running ring read the file again
+    assert ring.identify(capsys.readouterr().out.splitlines()[0]) is not None  # key kept
+    assert user is not None and Caller.of_key(user).roles_at("sz") == ("read", "complaint_owner")
+    assert main(["keys", "--file", str(path), "revoke", "crm"]) == 0
+    assert ring.broker_user("erp-sz") is not None  # editing the keys kept the broker users
+    main(["keys", "--file", str(path), "list"])
+    assert "erp-sz" in capsys.readouterr().out
+    assert main(["keys", "--file", str(path), "distrust", "erp-sz"]) == 0
+    assert ring.broker_user("erp-sz") is None
+
+
 def test_a_broken_key_file_keeps_the_keys_read_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
