@@ -22,6 +22,8 @@ from typing import Any
 
 import aio_pika
 
+from services.common.messaging.consumer import SENDER_HEADER, user_of
+
 DEAD_SUFFIX = ".dead"
 
 
@@ -106,7 +108,8 @@ async def replay(
             headers = {
                 k: v
                 for k, v in (message.headers or {}).items()
-                if not k.startswith(
+                if k == SENDER_HEADER
+                or not k.startswith(
                     ("x-qloop-", "x-death", "x-delivery-count", "x-first-death", "x-last-death")
                 )
             }
@@ -120,6 +123,9 @@ async def replay(
                     type=message.type,
                     correlation_id=message.correlation_id,
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    # The original sender (x-qloop-sender) is believed only on a copy
+                    # the consuming service's own broker user published.
+                    user_id=user_of(amqp_url),
                 ),
                 routing_key=letter.queue,
             )

@@ -26,7 +26,7 @@ from pymongo import AsyncMongoClient, IndexModel
 
 from services.common.auth import KeyRing
 from services.common.clock import Clock, SystemClock
-from services.common.messaging.consumer import EventConsumer, Handler
+from services.common.messaging.consumer import EventConsumer, Handler, user_of
 from services.common.messaging.publisher import EventPublisher
 from services.common.messaging.topology import QueueSpec, declare, events_exchange, rabbit_queue
 from services.common.metrics import KernelMetrics, kernel_metrics
@@ -69,6 +69,8 @@ class ServiceContext:
     id_filters_only: bool = False
     # Verifies people's access tokens (None: the service accepts API keys only).
     tokens: TokenVerifier | None = None
+    # The key file's systems: API keys and the broker users trusted to send commands.
+    keyring: KeyRing = field(default_factory=KeyRing)
 
     @property
     def registry(self) -> CollectorRegistry:
@@ -286,6 +288,7 @@ def create_service_app(
             id_filters_only=id_filters_only,
         )
         ctx.tokens = app.state.tokens  # a test may have replaced it after create_app
+        ctx.keyring = app.state.keyring
         app.state.ctx = ctx
         wiring = await definition.wire(ctx) if definition.wire else {}
         consumers: list[EventConsumer] = []
@@ -298,6 +301,7 @@ def create_service_app(
                 broker=broker,
                 metrics=metrics,
                 transient_retry_seconds=settings.transient_retry_seconds,
+                broker_user=user_of(settings.amqp_url),
             )
             _subscribe(broker, consumer)
             consumers.append(consumer)

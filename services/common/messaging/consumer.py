@@ -8,6 +8,9 @@
 - Any other error is requeued; on the last delivery allowed by the queue's limit the
   message is dead-lettered with the error instead, so the reason is never lost.
 - A message is acked only after its handler returned, i.e. after its effect is stored.
+- The handler can ask who published the message (`sent_by`): the broker user RabbitMQ
+  checked it against. A copy the consumer publishes itself (handed back, dead-lettered)
+  keeps that name in `x-qloop-sender`, believed only on a copy its own user published.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -34,6 +39,9 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["stored", "duplicate"]
 Handler = Callable[[Envelope[BaseModel]], Awaitable[Outcome]]
+SENDER_HEADER = "x-qloop-sender"
+# The broker user that published the message being handled (None: it names none).
+sent_by: ContextVar[str | None] = ContextVar("sent_by", default=None)
 
 
 class Rejected(Exception):
@@ -69,8 +77,11 @@ class EventConsumer:
         broker: RabbitBroker,
         metrics: KernelMetrics,
         transient_retry_seconds: float = 30.0,
+        broker_user: str | None = None,
     ) -> None:
         self.spec = spec
+        # This service's own broker user: the copies it publishes carry it as `user_id`.
+        self._own_user = broker_user
         self._handlers = dict(handlers)
         self._broker = broker
         self._metrics = metrics
@@ -95,9 +106,11 @@ class EventConsumer:
             await self._dead_letter(message, "unhandled", f"no handler for {envelope.type}", [])
             return
         token = correlation_id.set(envelope.correlationid)
+        sender = sent_by.set(sender_of(message, self._own_user))
         try:
             await self._handle(message, envelope, handler)
         finally:
+            sent_by.reset(sender)
             correlation_id.reset(token)
 
     async def _handle(
@@ -210,10 +223,11 @@ class EventConsumer:
             await self._broker.publish(
                 message.body,
                 routing_key=self.spec.name,
-                headers=headers,
+                headers=self._with_sender(message, headers),
                 persist=True,
                 message_id=message.message_id,
                 content_type=_content_type(message),
+                user_id=self._own_user,
             )
         except Exception:
             log.error("handing back failed; message requeued", extra={"queue": self.spec.name})
@@ -240,11 +254,12 @@ class EventConsumer:
                 message.body,
                 exchange=self._dlx,
                 routing_key=self.spec.name,
-                headers=headers,
+                headers=self._with_sender(message, headers),
                 persist=True,
                 mandatory=False,
                 message_id=message.message_id,
                 content_type=_content_type(message),
+                user_id=self._own_user,
             )
         except Exception:
             log.error(
@@ -259,6 +274,39 @@ class EventConsumer:
         log.warning(
             "dead-lettered: %s", reason[:300], extra={"queue": self.spec.name, "reason": category}
         )
+
+    def _with_sender(self, message: IncomingMessage, headers: dict[str, Any]) -> dict[str, Any]:
+        """`headers` naming the message's sender, which the copy's `user_id` (this
+        service's user) would no longer say; a name the message claimed is dropped."""
+        headers = {k: v for k, v in headers.items() if k != SENDER_HEADER}
+        sender = sender_of(message, self._own_user)
+        if sender is not None and self._own_user is not None:
+            headers[SENDER_HEADER] = sender
+        return headers
+
+
+def sender_of(message: IncomingMessage, own_user: str | None) -> str | None:
+    """The broker user that published `message`: its `user_id`, which RabbitMQ checked
+    against the publishing connection's user. On a copy this service's own user published
+    (handed back, replayed with its credentials) the original sender is in the header."""
+    raw = getattr(message, "raw_message", message)  # FastStream wraps aio-pika's message
+    user = getattr(raw, "user_id", None)
+    if not isinstance(user, str) or not user:
+        return None
+    if user == own_user:
+        claimed = (message.headers or {}).get(SENDER_HEADER)
+        if isinstance(claimed, str) and claimed:
+            return claimed
+    return user
+
+
+def user_of(amqp_url: str) -> str | None:
+    """The broker user a connection to `amqp_url` authenticates as (None: a certificate
+    names it, which the URL does not say)."""
+    parts = urllib.parse.urlsplit(amqp_url)
+    if "auth=external" in parts.query.lower():
+        return None
+    return urllib.parse.unquote(parts.username) if parts.username else "guest"
 
 
 def _content_type(message: IncomingMessage) -> str | None:

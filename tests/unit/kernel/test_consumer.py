@@ -10,7 +10,13 @@ from pymongo.errors import AutoReconnect
 
 from services.common.contracts.diagnostic import DiagnosticPing
 from services.common.contracts.registry import new_event, to_json
-from services.common.messaging.consumer import EventConsumer, Rejected
+from services.common.messaging.consumer import (
+    SENDER_HEADER,
+    EventConsumer,
+    Rejected,
+    sent_by,
+    user_of,
+)
 from services.common.messaging.topology import QueueSpec
 from services.common.metrics import kernel_metrics
 
@@ -18,10 +24,13 @@ pytestmark = pytest.mark.unit
 
 
 class FakeMessage:
-    def __init__(self, body: bytes, headers: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, body: bytes, headers: dict[str, Any] | None = None, user_id: str | None = None
+    ) -> None:
         self.body = body
         self.headers = headers or {}
         self.message_id = "m-1"
+        self.user_id = user_id
         self.decision: str | None = None
 
     async def ack(self) -> None:
@@ -42,7 +51,9 @@ class FakeBroker:
         self.published.append({"body": body, **kwargs})
 
 
-def _consumer(handler: Any, broker: FakeBroker, limit: int = 3) -> EventConsumer:
+def _consumer(
+    handler: Any, broker: FakeBroker, limit: int = 3, user: str | None = None
+) -> EventConsumer:
     spec = QueueSpec("svc.events", ("*.diagnostic.ping",), delivery_limit=limit)
     return EventConsumer(
         spec,
@@ -50,6 +61,7 @@ def _consumer(handler: Any, broker: FakeBroker, limit: int = 3) -> EventConsumer
         broker=broker,  # type: ignore[arg-type]
         metrics=kernel_metrics(),
         transient_retry_seconds=0.5,
+        broker_user=user,
     )
 
 
@@ -118,6 +130,47 @@ async def test_a_long_outage_hands_the_message_back_without_spending_a_delivery(
     [copy] = broker.published
     assert copy["routing_key"] == "svc.events" and "exchange" not in copy
     assert copy["headers"] == {"x-trace": "t"}
+
+
+async def test_the_sender_is_the_user_id_and_survives_the_copies_the_consumer_makes() -> None:
+    senders: list[str | None] = []
+
+    async def down(envelope: Any) -> str:
+        senders.append(sent_by.get())
+        raise AutoReconnect("db down")
+
+    broker = FakeBroker()
+    # A header claiming a sender is believed only on a copy the service's own user sent.
+    forged = {SENDER_HEADER: "erp-sz"}
+    await _consumer(down, broker, user="qloop-wf").on_message(
+        FakeMessage(_body(), forged, user_id="crm-nb")
+    )
+    assert senders[-1] == "crm-nb"
+    [copy] = broker.published  # handed back: published by the service's own user
+    assert copy["user_id"] == "qloop-wf" and copy["headers"][SENDER_HEADER] == "crm-nb"
+    handed_back = FakeMessage(_body(), copy["headers"], user_id="qloop-wf")
+    await _consumer(down, broker, user="qloop-wf").on_message(handed_back)
+    assert senders[-1] == "crm-nb"
+    await _consumer(down, FakeBroker(), user="qloop-wf").on_message(FakeMessage(_body(), forged))
+    assert senders[-1] is None  # no user_id: nobody's, whatever the headers say
+
+
+async def test_a_dead_letter_names_the_sender() -> None:
+    async def refuse(envelope: Any) -> str:
+        raise Rejected("untrusted")
+
+    broker = FakeBroker()
+    message = FakeMessage(_body(), user_id="erp-sz")
+    await _consumer(refuse, broker, user="qloop-wf").on_message(message)
+    [letter] = broker.published
+    assert letter["headers"][SENDER_HEADER] == "erp-sz" and letter["user_id"] == "qloop-wf"
+
+
+def test_the_user_a_connection_authenticates_as() -> None:
+    assert user_of("amqp://qloop-wf:pw@rabbit:5672/qloop") == "qloop-wf"
+    assert user_of("amqp://erp%40sz:pw@rabbit/") == "erp@sz"
+    assert user_of("amqp://rabbit/") == "guest"
+    assert user_of("amqps://rabbit/?auth=EXTERNAL") is None
 
 
 async def test_bugs_are_requeued_until_the_last_allowed_delivery() -> None:
