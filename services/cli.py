@@ -11,7 +11,8 @@
     qloop dlq list|show|replay   dead-lettered messages
     qloop privacy export|erase|status   a customer's contact details (services/privacy_cli.py)
     qloop users add|list|show|disable|set-password|grant|revoke|import   people (the desk)
-    qloop keys add|list|revoke|hash   API keys of systems (the key file)
+    qloop keys add|list|revoke|hash|trust|distrust   systems: API keys, trusted broker users
+    qloop broker users FILE      RabbitMQ users per service and system (their permissions)
 
 Services are imported lazily, by name, so that they stay independent of each other.
 """
@@ -31,6 +32,7 @@ TOOLS = (
     "services.common.rules.cli",
     "services.common.deadletters_cli",
     "services.common.keys_cli",
+    "services.common.broker_users_cli",
     "services.desk.cli",
     "services.intake.cli",
     "services.survey.cli",

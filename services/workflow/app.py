@@ -69,7 +69,9 @@ async def wire(ctx: ServiceContext) -> Wiring:
             "survey.action_required": events.on_action_required(service)
         },
         _limited(events.SURVEY_RESULTS, limit): {"survey.scored": events.on_scored(service)},
-        _limited(events.COMMANDS, limit): {"case.command": events.on_command(service, ctx.tokens)},
+        _limited(events.COMMANDS, limit): {
+            "case.command": events.on_command(service, ctx.tokens, ctx.keyring)
+        },
     }
 
 

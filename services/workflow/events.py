@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from services.common.auth import Caller, KeyRing
 from services.common.contracts.cases import CaseCommand
 from services.common.contracts.complaints import ComplaintRegistered
 from services.common.contracts.envelope import Envelope
 from services.common.contracts.surveys import SurveyActionRequired, SurveyScored
-from services.common.messaging.consumer import Handler, Outcome, Rejected
+from services.common.messaging.consumer import Handler, Outcome, Rejected, sent_by
 from services.common.messaging.topology import QueueSpec
 from services.common.rulebook import UnknownSite
 from services.common.tokens import TokenRefused, TokenVerifier
@@ -102,7 +103,8 @@ async def acting_person(
     if message.token is None:
         raise Rejected(
             "unauthenticated: a case.command must carry the acting person's access token "
-            "(data.token); its actor and roles are not trusted",
+            "(data.token) or come from a broker user the workflow trusts for its site; "
+            "its actor and roles are not trusted",
             ["data.token"],
         )
     if tokens is None:
@@ -120,7 +122,28 @@ async def acting_person(
     return person.sub, person.sites[site]
 
 
-def on_command(service: CaseService, tokens: TokenVerifier | None) -> Handler:
+def acting_system(
+    keyring: KeyRing, sender: str | None, site: str
+) -> tuple[str, tuple[str, ...]] | None:
+    """The broker user that published a command without a token, and its roles at `site`,
+    if the key file trusts it (`broker_users`); None if it does not. RabbitMQ refused any
+    `user_id` other than the publishing connection's user, so the name is the sender's.
+    A user trusted only for other sites is refused: the command is not theirs to give."""
+    trusted = keyring.broker_user(sender) if sender else None
+    if trusted is None:
+        return None
+    system = Caller.of_key(trusted)
+    if not system.may_access(site):
+        reason = f"forbidden: broker user {sender!r} is not trusted for site {site!r}"
+        raise Rejected(reason, ["site"])
+    return system.name, system.roles_at(site)
+
+
+def on_command(
+    service: CaseService, tokens: TokenVerifier | None, keyring: KeyRing | None = None
+) -> Handler:
+    keyring = keyring or KeyRing()
+
     async def handle(envelope: Envelope[BaseModel]) -> Outcome:
         message = envelope.data
         assert isinstance(message, CaseCommand)
@@ -128,7 +151,8 @@ def on_command(service: CaseService, tokens: TokenVerifier | None) -> Handler:
             raise Rejected(
                 f"case {message.case_id} is not a case of site {envelope.site}", ["data.case_id"]
             )
-        actor, roles = await acting_person(tokens, message, envelope.site)
+        system = None if message.token else acting_system(keyring, sent_by.get(), envelope.site)
+        actor, roles = system or await acting_person(tokens, message, envelope.site)
         try:
             signature = await verified_signature(tokens, message.signature)
             _, stored = await service.run(
