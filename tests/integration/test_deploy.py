@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from services.common import broker_users
 from services.common.rulebook import load_directory
 
 pytestmark = pytest.mark.integration
@@ -32,11 +33,14 @@ def _run(*args: str, env: dict[str, str] | None = None) -> str:
 
 
 def test_compose_file_resolves_and_names_every_part() -> None:
+    users = broker_users.load(ROOT / "deploy" / "rabbitmq" / "users.yaml")
+    passwords = {g.password_env: f"pw-{g.user}" for g in broker_users.permissions(users)}
     env = {
-        "RABBITMQ_PASSWORD": "x",
+        "RABBITMQ_ADMIN_PASSWORD": "x",
         "SURVEY_LINK_SECRET": "y",
         "GRAFANA_PASSWORD": "z",
         "QLOOP_API_KEYS_FILE": "/dev/null",
+        **passwords,
     }
     config = yaml.safe_load(_run("docker-compose", "-f", "deploy/compose.yaml", "config", env=env))
     services = config["services"]
@@ -55,6 +59,17 @@ def test_compose_file_resolves_and_names_every_part() -> None:
         assert services[name]["command"] == [name]
         assert "healthcheck" in services[name]
         assert services[name]["environment"]["QLOOP_MONGODB_URL"].endswith("replicaSet=rs0")
+        # Its own broker user, made (with its permissions) before it starts; never guest.
+        user = next(u for u in users.services if u.service == name)
+        password = passwords[user.password_env]
+        amqp = f"amqp://{user.user}:{password}@rabbitmq:5672/"
+        assert services[name]["environment"]["QLOOP_AMQP_URL"] == amqp
+        started = services[name]["depends_on"]["broker-users"]["condition"]
+        assert started == "service_completed_successfully"
+    making = services["broker-users"]
+    assert making["entrypoint"] + making["command"][:2] == ["qloop", "broker", "users"]
+    assert set(passwords) <= set(making["environment"])
+    assert "guest" not in yaml.safe_dump(config)
     assert "--replSet" in services["mongo"]["command"]
 
 
@@ -89,7 +104,8 @@ def test_kubernetes_overlay_has_probes_limits_budgets_and_scaling() -> None:
             e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e
         }
         needs_link_secret = deployment["metadata"]["name"] != "qloop-desk"
-        assert secrets == {"amqp-url", "mongodb-url"} | (
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        assert secrets == {f"amqp-url-{component}", "mongodb-url"} | (
             {"survey-link-secret"} if needs_link_secret else set()
         )
     budgets = {
@@ -104,6 +120,24 @@ def test_kubernetes_overlay_has_probes_limits_budgets_and_scaling() -> None:
         if d["kind"] == "HorizontalPodAutoscaler"
     }
     assert "qloop-workflow" not in scaled and "qloop-intake" in scaled
+
+
+def test_kubernetes_job_creates_a_broker_user_for_every_service(tmp_path: Path) -> None:
+    documents = _overlay()
+    [job] = [d for d in documents if d["kind"] == "Job"]
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] + container["args"][:2] == ["qloop", "broker", "users"]
+    [volume] = job["spec"]["template"]["spec"]["volumes"]
+    [users] = [d for d in documents if d["metadata"]["name"] == volume["configMap"]["name"]]
+    path = tmp_path / "users.yaml"
+    path.write_text(users["data"]["users.yaml"], encoding="utf-8")
+    declared = {u.service for u in broker_users.load(path).services}
+    deployed = {
+        d["metadata"]["labels"]["app.kubernetes.io/component"]
+        for d in documents
+        if d["kind"] == "Deployment"
+    }
+    assert deployed <= declared
 
 
 def test_rules_configmap_is_the_sites_valid_rule_set(tmp_path: Path) -> None:
