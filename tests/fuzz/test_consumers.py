@@ -43,6 +43,7 @@ QUEUES = {
         "workflow.complaints",
         "workflow.events",
         "workflow.survey_actions",
+        "workflow.survey_results",
         "workflow.commands",
     ),
     "survey": ("survey.activity", "survey.events"),
