@@ -18,6 +18,7 @@ from services.notify.metrics import notify_metrics
 from services.notify.service import Notifier, Sender
 from services.notify.settings import NotifySettings, notify_settings
 from services.notify.store import MongoNotificationStore
+from services.notify.tracking import MongoTracking
 from services.notify.webhooks import Robot
 
 NAME = "notify"
@@ -56,19 +57,26 @@ async def wire(ctx: ServiceContext) -> Wiring:
     store = MongoNotificationStore(ctx.db)
     directory = DeskDirectory(settings.notify_desk_url, key.get_secret_value())
     metrics = notify_metrics(ctx.registry)
+    robots = robots_of(settings)
     notifier = Notifier(
-        store, directory, ctx.rulebook, ctx.clock, metrics, settings.notify_desk_url
+        store, directory, ctx.rulebook, ctx.clock, metrics, settings.notify_desk_url,
+        robots=robots, tracking=MongoTracking(ctx.db),
+    )  # fmt: skip
+    ctx.state["notifier"] = notifier
+    ctx.state["sender"] = Sender(
+        store, directory, smtp_of(settings), ctx.clock, metrics, robots=robots
     )
-    ctx.state["sender"] = Sender(store, directory, smtp_of(settings), ctx.clock, metrics)
     facts = QueueSpec(events.FACTS.name, events.FACTS.bindings, ctx.settings.delivery_limit)
     return {facts: events.handlers(notifier)}
 
 
 async def send_forever(ctx: ServiceContext) -> None:
     sender: Sender = ctx.state["sender"]
+    notifier: Notifier = ctx.state["notifier"]
     pause = notify_settings(ctx.settings).notify_send_seconds
     while True:
         try:
+            await notifier.judge_campaigns()
             await sender.send_due()
         except Exception:
             log.exception("send pass failed; will retry")

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import httpx
 
 from services.notify.domain import Recipient
+from services.notify.preferences import parse_preference
 
 
 class Directory(Protocol):
@@ -38,6 +39,7 @@ def recipients_at(site: str, people: Sequence[dict[str, Any]]) -> list[Recipient
                 language=person.get("language") or "en",
                 departments=tuple(grant.get("departments", ())),
                 roles=tuple(grant.get("roles", ())),
+                preference=parse_preference(person.get("notifications")),
             )
         )
     return found

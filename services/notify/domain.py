@@ -7,14 +7,17 @@ event never yields a second message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-Status = Literal["pending", "sent", "failed"]
+from services.common.rules.schema_notifications import DeliveryPreference
+
+# `digested`: held for a daily digest and sent in it (the digest is a notification itself)
+Status = Literal["pending", "sent", "failed", "digested"]
 
 
 class Recipient(BaseModel):
@@ -28,6 +31,7 @@ class Recipient(BaseModel):
     language: str = "en"
     departments: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
+    preference: DeliveryPreference | None = None  # the person's own (desk), if any
 
 
 class Notification(BaseModel):
@@ -51,6 +55,17 @@ class Notification(BaseModel):
     reason: str | None = None
     created_at: AwareDatetime
     sent_at: AwareDatetime | None = None
+    # Delivery as the person's preference had it when recorded: held for the daily digest
+    # at `digest_at` (local "HH:MM"), never sent in quiet hours ("HH:MM-HH:MM"), in `zone`.
+    digest: bool = False
+    digest_at: str | None = None
+    quiet_hours: str | None = None
+    zone: str | None = None
+    members: tuple[str, ...] = ()  # a digest: the notifications it lists
+    # An attempt started and its outcome not recorded (the process died mid-send): the
+    # next attempt may send a second copy, and is counted as a resend.
+    sending_since: AwareDatetime | None = None
+    resends: int = 0
 
 
 def notification_id(event_id: str, person_id: str, channel: str) -> str:
@@ -63,14 +78,26 @@ class Addressed:
     why: tuple[str, ...]
 
 
-def resolve(names: Iterable[str], people: Sequence[Recipient]) -> list[Addressed]:
-    """People holding any of `names` (a department or a role of the site), each once,
-    with the names that brought them in, in the directory's order."""
-    wanted = list(dict.fromkeys(names))
+def resolve(
+    names: Iterable[str],
+    people: Sequence[Recipient],
+    department_roles: Mapping[str, Iterable[str]] | None = None,
+    person_ids: Iterable[str] = (),
+) -> list[Addressed]:
+    """People holding any of `names` (a department or a role of the site: granted, or a
+    role of a department they belong to), and the people named by id, each once, with the
+    names that brought them in, in the directory's order."""
+    named = tuple(person_ids)
+    wanted = list(dict.fromkeys((*names, *named)))
+    ids = set(named)
+    roles_of = department_roles or {}
     found = []
     for person in people:
-        held = set(person.departments) | set(person.roles)
-        why = tuple(n for n in wanted if n in held)
+        held = set(person.departments) | set(person.roles) | ({person.id} & ids)
+        through = {r for d in person.departments for r in roles_of.get(d, ())}
+        # What they hold themselves explains best; a department's roles only when nothing
+        # else brings them in (the GM is told as GM, not as a manager of their department).
+        why = tuple(n for n in wanted if n in held) or tuple(n for n in wanted if n in through)
         if why:
             found.append(Addressed(person, why))
     return found

@@ -1,4 +1,5 @@
-"""The notify service's broker entries: the complaint and case facts that tell people.
+"""The notify service's broker entries: the complaint, case and survey facts that tell
+people (or that notify keeps to address later ones: a case's owner, a campaign's answers).
 A message is acked once its notifications are stored (the consumer acks after return)."""
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from services.notify.service import Notifier
 
 TYPES = (
     "complaint.registered",
+    "case.opened",
     "case.stage_changed",
     "case.deadline_approaching",
     "case.deadline_missed",
     "case.escalated",
     "case.reopened",
+    "survey.campaign_opened",
+    "survey.answered",
+    "survey.campaign_closed",
 )
 FACTS = QueueSpec("notify.facts", tuple(f"*.{t}" for t in TYPES))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -12,16 +13,29 @@ from datetime import timedelta
 from pydantic import BaseModel
 
 from services.common.clock import Clock
+from services.common.contracts.cases import CaseOpened
 from services.common.contracts.envelope import Envelope
+from services.common.contracts.surveys import (
+    SurveyAnswered,
+    SurveyCampaignClosed,
+    SurveyCampaignOpened,
+)
 from services.common.rulebook import Rulebook
 from services.common.rules.schema import SiteRules
-from services.notify import texts
+from services.notify import campaigns, texts
 from services.notify.directory import Directory
-from services.notify.domain import Notification, backoff_seconds, notification_id, resolve
+from services.notify.domain import (
+    Addressed,
+    Notification,
+    backoff_seconds,
+    notification_id,
+    resolve,
+)
 from services.notify.email import PermanentFailure, SmtpChannel, TemporaryFailure
 from services.notify.metrics import NotifyMetrics
 from services.notify.store import NotificationStore
-from services.notify.triggers import Cause, cause_of
+from services.notify.tracking import Campaign, InMemoryTracking, Tracking
+from services.notify.triggers import CASE_OWNER, Cause, causes_of
 from services.notify.webhooks import Robot
 
 log = logging.getLogger(__name__)
@@ -38,69 +52,135 @@ class Notifier:
     metrics: NotifyMetrics
     desk_url: str
     robots: Mapping[str, Sequence[Robot]] = field(default_factory=dict)
+    tracking: Tracking = field(default_factory=InMemoryTracking)
 
     async def record(self, envelope: Envelope[BaseModel]) -> int:
         """Store one notification per person and channel the event tells; the number new."""
         rules = self.rulebook.for_site(envelope.site)
-        cause = cause_of(envelope.data, rules)
-        if cause is None or not cause.names:
-            return 0
-        now = self.clock.now()
-        stored = 0
-        for addressed in resolve(cause.names, await self.directory.people_at(envelope.site)):
-            person = addressed.person
-            language = texts.language_of(person.language)
-            why = ", ".join(_name(rules, n, language) for n in addressed.why)
-            due = cause.due.astimezone(rules.zone).strftime("%Y-%m-%d %H:%M") if cause.due else None
-            subject, text, html = texts.render(
-                language, cause.kind, values=cause.values, why=why, due=due,
-                link=self._link(cause.case_id, cause.number),
-            )  # fmt: skip
-            notification = Notification(
-                id=notification_id(str(envelope.id), person.id, EMAIL),
-                site=envelope.site, channel=EMAIL, person_id=person.id, language=language,
-                cause=cause.kind, event_id=str(envelope.id), event_type=envelope.type,
-                why=addressed.why, subject=subject, text=text, html=html,
-                next_attempt_at=now, created_at=now,
-            )  # fmt: skip
-            added = await self.store.add(notification)
-            outcome = "stored" if added else "duplicate"
-            self.metrics.notifications.labels(envelope.site, EMAIL, outcome).inc()
-            stored += added
-        stored += await self._record_robots(envelope, rules, cause)
+        await self._track(envelope.site, envelope.data, rules)
+        causes = causes_of(envelope.data, rules)
+        return await self.tell(envelope.site, str(envelope.id), envelope.type, causes)
+
+    async def judge_campaigns(self) -> int:
+        """Tell the survey owner of each open campaign whose response rate is under target
+        when its check time has come (once per campaign); the number of notifications new."""
+        now, stored = self.clock.now(), 0
+        for campaign in await self.tracking.campaigns():
+            if campaign.checked or campaign.check_at > now:
+                continue
+            rules = self.rulebook.for_site(campaign.site)
+            low = campaigns.response_low(campaign, rules)
+            if low is not None:
+                event = campaigns.event_id(campaign)
+                stored += await self.tell(campaign.site, event, campaigns.EVENT_TYPE, [low])
+            await self.tracking.judged(campaign.id)
         return stored
 
+    async def tell(self, site: str, event_id: str, event_type: str, causes: list[Cause]) -> int:
+        """Record the causes' notifications: each person once, by the first cause naming
+        them; the group robots once, by the first cause."""
+        causes = [c for c in [await self._owned(c) for c in causes] if c.names or c.people]
+        if not causes:
+            return 0
+        rules = self.rulebook.for_site(site)
+        people = await self.directory.people_at(site)
+        roles_of = {d.id: d.roles for d in rules.departments}
+        told: set[str] = set()
+        stored = 0
+        for cause in causes:
+            for addressed in resolve(cause.names, people, roles_of, cause.people):
+                if addressed.person.id not in told:
+                    told.add(addressed.person.id)
+                    stored += await self._record_one(site, event_id, event_type, cause, addressed)
+        return stored + await self._record_robots(site, event_id, event_type, rules, causes[0])
+
+    async def _owned(self, cause: Cause) -> Cause:
+        """`case_owner` replaced by the case's owning department (dropped when the case's
+        opening was not seen)."""
+        if CASE_OWNER not in cause.names:
+            return cause
+        owner = await self.tracking.case_owner(cause.case_id) if cause.case_id else None
+        names = [owner if n == CASE_OWNER else n for n in cause.names]
+        return dataclasses.replace(cause, names=tuple(dict.fromkeys(n for n in names if n)))
+
+    async def _track(self, site: str, fact: BaseModel, rules: SiteRules) -> None:
+        if isinstance(fact, CaseOpened):
+            await self.tracking.remember_case(fact.case_id, fact.owner_department)
+        elif isinstance(fact, SurveyCampaignOpened):
+            check_at = campaigns.check_time(rules, fact.answer_due, campaigns.lead(rules))
+            opened = Campaign(fact.campaign_id, site, fact.invitations, check_at)
+            await self.tracking.watch(opened)
+        elif isinstance(fact, SurveyAnswered) and fact.counted_as_returned:
+            await self.tracking.answered(fact.campaign_id, fact.invitation_id)
+        elif isinstance(fact, SurveyCampaignClosed):
+            await self.tracking.closed(fact.campaign_id)
+
+    async def _record_one(
+        self, site: str, event_id: str, event_type: str, cause: Cause, addressed: Addressed
+    ) -> int:
+        rules = self.rulebook.for_site(site)
+        person, now = addressed.person, self.clock.now()
+        language = texts.language_of(person.language)
+        why = ", ".join(_name(rules, n, language) for n in addressed.why)
+        subject, text, html = self._render(rules, language, cause, why)
+        notification = Notification(
+            id=notification_id(event_id, person.id, EMAIL),
+            site=site, channel=EMAIL, person_id=person.id, language=language,
+            cause=cause.kind, event_id=event_id, event_type=event_type,
+            why=addressed.why, subject=subject, text=text, html=html,
+            next_attempt_at=now, created_at=now,
+        )  # fmt: skip
+        added = await self.store.add(notification)
+        self.metrics.notifications.labels(site, EMAIL, "stored" if added else "duplicate").inc()
+        return int(added)
+
     async def _record_robots(
-        self, envelope: Envelope[BaseModel], rules: SiteRules, cause: Cause
+        self, site: str, event_id: str, event_type: str, rules: SiteRules, cause: Cause
     ) -> int:
         """One message per group robot of the site, in the site's first language."""
         stored = 0
         language = texts.language_of(rules.site.languages[0])
         now = self.clock.now()
-        for index, robot in enumerate(self.robots.get(envelope.site, ())):
-            why = ", ".join(_name(rules, n, language) for n in cause.names)
-            due = cause.due.astimezone(rules.zone).strftime("%Y-%m-%d %H:%M") if cause.due else None
-            subject, text, html = texts.render(
-                language, cause.kind, values=cause.values, why=why, due=due,
-                link=self._link(cause.case_id, cause.number),
-            )  # fmt: skip
+        for index, robot in enumerate(self.robots.get(site, ())):
+            why = ", ".join(_name(rules, n, language) for n in (*cause.names, *cause.people))
+            subject, text, html = self._render(rules, language, cause, why)
             notification = Notification(
-                id=notification_id(str(envelope.id), f"robot:{index}", robot.kind),
-                site=envelope.site, channel=robot.kind, person_id=f"robot:{index}",
-                language=language, cause=cause.kind, event_id=str(envelope.id),
-                event_type=envelope.type, why=cause.names, subject=subject, text=text,
+                id=notification_id(event_id, f"robot:{index}", robot.kind),
+                site=site, channel=robot.kind, person_id=f"robot:{index}",
+                language=language, cause=cause.kind, event_id=event_id,
+                event_type=event_type, why=cause.names, subject=subject, text=text,
                 html=html, next_attempt_at=now, created_at=now,
             )  # fmt: skip
             added = await self.store.add(notification)
             outcome = "stored" if added else "duplicate"
-            self.metrics.notifications.labels(envelope.site, robot.kind, outcome).inc()
+            self.metrics.notifications.labels(site, robot.kind, outcome).inc()
             stored += added
         return stored
 
-    def _link(self, case_id: str | None, number: str) -> str:
-        if case_id:
-            return f"{self.desk_url}/cases/{case_id}"
-        return f"{self.desk_url}/complaints/{number}"
+    def _render(
+        self, rules: SiteRules, language: str, cause: Cause, why: str
+    ) -> tuple[str, str, str]:
+        due = cause.due.astimezone(rules.zone).strftime("%Y-%m-%d %H:%M") if cause.due else None
+        values = dict(cause.values)
+        if "stage" in values:
+            values["stage"] = _stage_name(rules, values["stage"], language)
+        return texts.render(
+            language, cause.kind, values=values, why=why, due=due, link=self._link(cause)
+        )
+
+    def _link(self, cause: Cause) -> str:
+        if cause.case_id:
+            return f"{self.desk_url}/cases/{cause.case_id}"
+        if cause.kind == campaigns.KIND:
+            return f"{self.desk_url}/work"
+        return f"{self.desk_url}/complaints/{cause.number}"
+
+
+def _stage_name(rules: SiteRules, stage: str, language: str) -> str:
+    found = next((s for s in rules.workflow.stages if s.id == stage), None)
+    if found is None:
+        return stage
+    return str(found.names.get(language) or next(iter(found.names.values())))
 
 
 def _name(rules: object, name: str, language: str) -> str:

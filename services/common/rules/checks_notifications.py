@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from services.common.rules.schema import SiteRules
-from services.common.rules.schema_notifications import TRIGGERS
+from services.common.rules.schema_notifications import PERSONAL_CHANNELS, TRIGGERS
 from services.common.rules.yamltree import Path
 
 Problem = tuple[Path, str]
@@ -18,10 +18,14 @@ def notification_errors(r: SiteRules) -> Iterator[Problem]:
         yield from _held(r, rule.copy_to or (), ("routing", "rules", i, "copy_to"))
     if r.notifications is None:
         return
-    channels = ("email",)
     for i, channel in enumerate(r.notifications.channels):
-        if channel not in channels:
+        if channel not in PERSONAL_CHANNELS:
             yield ("notifications", "channels", i), f"unknown channel {channel!r} (known: email)"
+    departments = {d.id for d in r.departments}
+    for name in r.notifications.departments:
+        if name not in departments:
+            known = ", ".join(sorted(departments))
+            yield ("notifications", "departments", name), f"unknown department {name!r} ({known})"
     for kind in TRIGGERS:
         trigger = r.notifications.trigger(kind)
         yield from _held(r, trigger.to or (), ("notifications", kind, "to"))
