@@ -104,12 +104,12 @@ def _declared(vhost: VHost, prefix: str) -> broker_users.BrokerUsersFile:
                 {"service": "workflow", "user": users["workflow"], "password_env": _env("workflow")}
             ],
             "systems": [
-                {"user": users[role], "sites": [site], "password_env": _env(role)}
-                for role, site in (
-                    ("erp-sz", "sz"),
-                    ("erp-nb", "nb"),
-                    ("reader-sz", "sz"),
-                    ("stranger-sz", "sz"),
+                {"user": users[role], "sites": sites, "password_env": _env(role)}
+                for role, sites in (
+                    ("erp-sz", ["sz"]),
+                    ("erp-nb", ["nb", "sz"]),  # the broker lets it, the workflow does not
+                    ("reader-sz", ["sz"]),
+                    ("stranger-sz", ["sz"]),
                 )
             ],
         }
@@ -197,8 +197,8 @@ async def test_systems_publish_only_as_themselves_for_their_sites_and_act_with_t
         assert found is not None and found["history"][-1]["actor"] == users["erp-sz"]
 
         refused = {
-            # trusted for its own site only (its keys are nb's, the command says sz)
-            "erp-nb": ("nb.case.command", f"broker user {users['erp-nb']!r} is not trusted"),
+            # trusted for nb only, whatever the broker lets it publish
+            "erp-nb": ("sz.case.command", f"broker user {users['erp-nb']!r} is not trusted"),
             # trusted, but without the role the transition needs
             "reader-sz": ("sz.case.command", "complaint_owner"),
             # a broker user the workflow does not trust at all
@@ -209,27 +209,34 @@ async def test_systems_publish_only_as_themselves_for_their_sites_and_act_with_t
             await _publish(vhost.url(users[role]), key, acknowledge, user_id=users[role])
         # A trusted system's message that does not name its sender: nobody's.
         await _publish(erp_sz, "sz.case.command", command(action="acknowledge"), user_id=None)
+        # An sz command under an nb key (which the broker allows erp-nb): not what it says.
+        erp_nb = vhost.url(users["erp-nb"])
+        await _publish(erp_nb, "nb.case.command", command(action="close"), user_id=users["erp-nb"])
 
-        reasons = await _dead_letters(vhost.url(), f"{prefix}workflow.commands.dead", 4)
+        letters = await _dead_letters(vhost.url(), f"{prefix}workflow.commands.dead", 5)
+        reasons = [reason for error, reason in letters if error == "rejected"]
         for _, expected in refused.values():
             assert any(expected in r for r in reasons), (expected, reasons)
         assert sum("unauthenticated" in r for r in reasons) == 2, reasons
+        [misrouted] = [reason for error, reason in letters if error == "invalid"]
+        assert "routing key 'nb.case.command' is not the event's own 'sz.case.command'" in misrouted
         found = await case()
         assert found is not None and found["stage"] == "acknowledge" and found["version"] == 1
 
 
-async def _dead_letters(url: str, queue_name: str, want: int) -> list[str]:
+async def _dead_letters(url: str, queue_name: str, want: int) -> list[tuple[str, str]]:
+    """(error category, reason) of each dead letter, once `want` are there."""
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
         queue = await channel.declare_queue(queue_name, passive=True)
-        reasons: list[str] = []
+        letters: list[tuple[str, str]] = []
 
         async def all_there() -> bool:
             while (message := await queue.get(no_ack=True, fail=False)) is not None:
-                assert message.headers["x-qloop-error"] == "rejected"
-                reasons.append(str(message.headers["x-qloop-reason"]))
-            return len(reasons) >= want
+                headers = message.headers
+                letters.append((str(headers["x-qloop-error"]), str(headers["x-qloop-reason"])))
+            return len(letters) >= want
 
         await eventually(all_there, timeout=20)
-        return reasons
+        return letters

@@ -31,7 +31,7 @@ from services.common.contracts.envelope import Envelope
 from services.common.contracts.registry import InvalidEvent, event_type_of, parse_message
 from services.common.crashpoints import crashpoint
 from services.common.logs import correlation_id
-from services.common.messaging.topology import QueueSpec, dead_letter_exchange
+from services.common.messaging.topology import EVENTS_EXCHANGE, QueueSpec, dead_letter_exchange
 from services.common.metrics import KernelMetrics
 from services.common.storage.mongo import is_transient
 
@@ -104,6 +104,9 @@ class EventConsumer:
             return
         if handler is None:
             await self._dead_letter(message, "unhandled", f"no handler for {envelope.type}", [])
+            return
+        if (misrouted := _misrouted(message, envelope)) is not None:
+            await self._dead_letter(message, "invalid", misrouted, ["site", "type"])
             return
         token = correlation_id.set(envelope.correlationid)
         sender = sent_by.set(sender_of(message, self._own_user))
@@ -298,6 +301,20 @@ def sender_of(message: IncomingMessage, own_user: str | None) -> str | None:
         if isinstance(claimed, str) and claimed:
             return claimed
     return user
+
+
+def _misrouted(message: IncomingMessage, envelope: Envelope[BaseModel]) -> str | None:
+    """Why a message that came through `qloop.events` is not the event its routing key
+    says, if it is not. RabbitMQ grants a system its sites by routing key (topic
+    permissions): an event of another site under a key of its own would slip past them."""
+    raw = getattr(message, "raw_message", message)
+    key = getattr(raw, "routing_key", None)
+    if getattr(raw, "exchange", None) != EVENTS_EXCHANGE or key == envelope.routing_key:
+        return None
+    return (
+        f"routing key {key!r} is not the event's own {envelope.routing_key!r} "
+        "(<site>.<type>): an event travels under its own site and type"
+    )
 
 
 def user_of(amqp_url: str) -> str | None:

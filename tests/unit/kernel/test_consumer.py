@@ -31,6 +31,7 @@ class FakeMessage:
         self.headers = headers or {}
         self.message_id = "m-1"
         self.user_id = user_id
+        self.exchange, self.routing_key = "", "svc.events"  # straight to the queue
         self.decision: str | None = None
 
     async def ack(self) -> None:
@@ -164,6 +165,28 @@ async def test_a_dead_letter_names_the_sender() -> None:
     await _consumer(refuse, broker, user="qloop-wf").on_message(message)
     [letter] = broker.published
     assert letter["headers"][SENDER_HEADER] == "erp-sz" and letter["user_id"] == "qloop-wf"
+
+
+async def test_an_event_under_another_sites_routing_key_is_dead_lettered() -> None:
+    handled: list[Any] = []
+
+    async def store(envelope: Any) -> str:
+        handled.append(envelope)
+        return "stored"
+
+    broker = FakeBroker()
+    # A system allowed only `nb.*` keys sends an event of site sz under one of them.
+    message = FakeMessage(_body())
+    message.exchange, message.routing_key = "qloop.events", "nb.diagnostic.ping"
+    await _consumer(store, broker).on_message(message)
+    [letter] = broker.published
+    assert letter["headers"]["x-qloop-error"] == "invalid" and not handled
+    assert "'nb.diagnostic.ping' is not the event's own 'sz.diagnostic.ping'" in str(
+        letter["headers"]["x-qloop-reason"]
+    )
+    message.routing_key = "sz.diagnostic.ping"
+    await _consumer(store, broker).on_message(message)
+    assert len(handled) == 1
 
 
 def test_the_user_a_connection_authenticates_as() -> None:
