@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run run-detached test lint unit integration contracts bench down clean reliability
+.PHONY: run run-detached test lint unit integration contracts bench down clean reliability catalogues
 
 $(BIN)/qloop: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -48,3 +48,18 @@ bench: $(BIN)/qloop
 
 clean:
 	rm -rf $(VENV) state .mypy_cache .ruff_cache .pytest_cache
+
+# Message catalogues of the services people read (desk, reporting): extract the marked texts
+# (with the shared services/common/i18n.py), update each language's .po; then translate the
+# new entries (tests/unit/test_catalogues.py fails while one lacks its Chinese).
+catalogues: $(BIN)/qloop
+	for s in desk reporting; do \
+	  $(BIN)/pybabel -q extract -F services/$$s/babel.cfg -k N_ -k say --no-location --sort-output \
+	    -o services/$$s/locale/messages.pot services/$$s services/common/i18n.py && \
+	  for l in zh en; do \
+	    if [ -f services/$$s/locale/$$l/LC_MESSAGES/messages.po ]; then \
+	      $(BIN)/pybabel -q update -i services/$$s/locale/messages.pot -d services/$$s/locale -l $$l \
+	        --no-fuzzy-matching --ignore-obsolete; \
+	    else $(BIN)/pybabel -q init -i services/$$s/locale/messages.pot -d services/$$s/locale -l $$l; fi; \
+	  done; \
+	done

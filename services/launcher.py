@@ -203,6 +203,7 @@ def run_system(*, demo: bool, detach: bool) -> int:
         # the desk's pages work through intake and the workflow
         "QLOOP_DESK_INTAKE_URL": f"http://127.0.0.1:{PORTS['intake']}",
         "QLOOP_DESK_WORKFLOW_URL": f"http://127.0.0.1:{PORTS['workflow']}",
+        "QLOOP_DESK_REPORTING_URL": f"http://127.0.0.1:{PORTS['reporting']}",
     }
     processes: dict[str, subprocess.Popen[bytes]] = {}
     if "QLOOP_NOTIFY_SMTP_HOST" not in os.environ and not _listening(SMTP_CATCHER):

@@ -20,7 +20,7 @@ from services.common.runtime import (
 )
 from services.common.settings import ServiceSettings
 from services.common.tokens import TokenVerifier
-from services.desk import api, oidc, pages, sessions, signatures, store
+from services.desk import api, oidc, pages, reports, sessions, signatures, store
 from services.desk.backends import Backends
 from services.desk.handlers import Desk
 from services.desk.passwords import Passwords
@@ -55,7 +55,9 @@ async def wire(ctx: ServiceContext) -> Wiring:
         ctx.state["oidc"] = provider
     settings = desk_settings(ctx.settings)
     ctx.state["backends"] = Backends(
-        intake_url=settings.desk_intake_url, workflow_url=settings.desk_workflow_url
+        intake_url=settings.desk_intake_url,
+        workflow_url=settings.desk_workflow_url,
+        reporting_url=settings.desk_reporting_url,
     )
     pings = QueueSpec(f"{NAME}.events", ("*.diagnostic.ping",), ctx.settings.delivery_limit)
     return {pings: {"diagnostic.ping": diagnostics.store_ping(ctx)}}
@@ -98,6 +100,7 @@ DEFINITION = ServiceDefinition(
         oidc.router,
         signatures.router,
         pages.router,
+        reports.router,
     ),
     wire=wire,
     background=(rotate_keys,),

@@ -29,11 +29,16 @@ class Answer:
 
 
 class Backends:
-    def __init__(self, *, intake_url: str | None, workflow_url: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        intake_url: str | None,
+        workflow_url: str | None,
+        reporting_url: str | None = None,
+    ) -> None:
+        urls = (("intake", intake_url), ("workflow", workflow_url), ("reporting", reporting_url))
         self._clients = {
-            name: httpx.AsyncClient(base_url=url, timeout=TIMEOUT)
-            for name, url in (("intake", intake_url), ("workflow", workflow_url))
-            if url
+            name: httpx.AsyncClient(base_url=url, timeout=TIMEOUT) for name, url in urls if url
         }
 
     def has(self, service: str) -> bool:
@@ -71,6 +76,22 @@ class Backends:
 
     async def command(self, token: str, case_id: str, body: dict[str, Any]) -> Answer:
         return await self._call("workflow", "POST", f"/cases/{case_id}/commands", token, body)
+
+    async def people_format(
+        self, token: str, path: str, params: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """A report or the dashboard as reporting renders it for people (HTML, CSV, XLSX):
+        status, body and the headers that describe it."""
+        client = self._clients.get("reporting")
+        if client is None:
+            raise BackendMissing("QLOOP_DESK_REPORTING_URL is not set")
+        reply = await client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        kept = {
+            k: v
+            for k, v in reply.headers.items()
+            if k.lower() in ("content-type", "content-disposition")
+        }
+        return reply.status_code, reply.content, kept
 
     async def register(self, token: str, submission: dict[str, Any]) -> Answer:
         return await self._call("intake", "POST", "/complaints", token, submission)

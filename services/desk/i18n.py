@@ -1,6 +1,5 @@
-"""The desk's languages: message catalogues (Babel .po files, compiled in memory when the
-desk starts, so a fresh clone needs no build step), dates in a site's time zone and a
-person's locale, and the rule file's names for what the rules define.
+"""The desk's languages: its message catalogue (services/common/i18n.py compiles it), the
+page templates with it installed, and the red/amber/green of time left.
 
 A person's language is the one they chose (the `qloop_lang` cookie) if one of their
 sites speaks it, else their directory language if a site of theirs speaks it, else their
@@ -10,29 +9,17 @@ first site's first language. Before sign-in, any language of any site.
 from __future__ import annotations
 
 import functools
-import io
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_datetime, format_timedelta
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from services.common import i18n as common
+from services.common.i18n import N_, Gettext, choose, from_header
+
+__all__ = ["N_", "Gettext", "choose", "from_header", "Speaker", "pages", "urgency"]
 LOCALE_DIR = Path(__file__).with_name("locale")
-DOMAIN = "messages"
 LANGUAGE_COOKIE = "qloop_lang"
 AMBER_SECONDS = 24 * 3600  # less than a day left: amber
-Gettext = Callable[[str], str]
-
-
-def N_(message: str) -> str:
-    """Marks a text for the catalogue; translated where it is shown."""
-    return message
 
 
 # What sign-in answers (handlers.py, sessions.py, oidc.py), shown through the catalogue.
@@ -45,18 +32,11 @@ SIGN_IN_ERRORS = (
 )
 
 
-@functools.cache
-def translations(language: str) -> Translations:
-    """The catalogue of `language`, compiled from its .po file (English: the msgids)."""
-    po = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po.exists():
-        return Translations()
-    with po.open("rb") as source:
-        catalog = read_po(source, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+class Speaker(common.Speaker):
+    """A person's language with the desk's catalogue."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__(language, LOCALE_DIR)
 
 
 @functools.cache
@@ -67,54 +47,10 @@ def pages(language: str) -> Environment:
         autoescape=select_autoescape(),
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        common.translations(LOCALE_DIR, language), newstyle=True
+    )
     return env
-
-
-def choose(offered: Iterable[str], *wishes: str | None) -> str:
-    """The first wish among the `offered` languages, else the first offered one."""
-    offered = list(dict.fromkeys(offered)) or ["en"]
-    for wish in wishes:
-        if wish and wish.split("-")[0] in offered:
-            return wish.split("-")[0]
-    return offered[0]
-
-
-def from_header(accept_language: str | None) -> list[str]:
-    """The languages of an Accept-Language header, in the order given."""
-    return [part.split(";")[0].strip() for part in (accept_language or "").split(",") if part]
-
-
-class Speaker:
-    """What a page needs to speak to one person: their language, and the site's time zone
-    for each date."""
-
-    def __init__(self, language: str) -> None:
-        self.language = language
-        self.locale = Locale.parse("zh_Hans_CN" if language == "zh" else language)
-        self.gettext = translations(language).ugettext
-
-    def name(self, names: Mapping[str, str] | None, fallback: str) -> str:
-        """A rule-defined thing's name in this language (or another language's name)."""
-        if not names:
-            return self.gettext(fallback)
-        return names.get(self.language) or next(iter(names.values()))
-
-    def when(self, moment: datetime | str | None, zone: str) -> str:
-        if moment is None or moment == "":
-            return ""
-        if isinstance(moment, str):
-            moment = datetime.fromisoformat(moment)
-        return format_datetime(moment, "medium", tzinfo=ZoneInfo(zone), locale=self.locale)
-
-    def left(self, seconds: float | None) -> str:
-        """'3 days left' or '2 hours overdue'."""
-        if seconds is None:
-            return ""
-        span = format_timedelta(timedelta(seconds=abs(seconds)), threshold=1.5, locale=self.locale)
-        if seconds < 0:
-            return self.gettext("%(span)s overdue") % {"span": span}
-        return self.gettext("%(span)s left") % {"span": span}
 
 
 def urgency(seconds: float | None) -> str:

@@ -18,12 +18,15 @@ from services.reporting import render
 from services.reporting.domain.buckets import ALL, DIMENSIONS
 from services.reporting.domain.periods import MONTH
 from services.reporting.reports import HQ, Reports, Scope
+from services.reporting.words import Words, words_for
 
 router = guarded_router(tags=["reports"])
 Reader = Annotated[Caller, Depends(require("read"))]
 Format = Literal["json", "html", "csv", "xlsx"]
 MonthPath = Annotated[str, Path(pattern=MONTH.pattern, examples=["2026-03"])]
 YearPath = Annotated[int, Path(ge=2000, le=2200)]
+# A language the site speaks (else the browser's, else the site's first): people's formats.
+LangQuery = Annotated[str | None, Query(pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")]
 SitePath = Annotated[str, Path(pattern=r"^(\*|[a-z0-9][a-z0-9_-]{0,31})$")]
 
 
@@ -44,22 +47,28 @@ def scope_of(key: Caller, site: str) -> Scope:
     return Scope(site, [site])
 
 
-def answer(report: dict[str, Any], form: Format, name: str) -> Any:
+def answer(report: dict[str, Any], form: Format, name: str, words: Words | None = None) -> Any:
+    """The report as JSON (keys and codes, for systems) or as people read it (HTML, CSV,
+    XLSX in the reader's language)."""
     if form == "json":
         return render.jsonable(report)
     if form == "html":
-        return HTMLResponse(render.html(report))
+        return HTMLResponse(render.html(report, words))
     if form == "csv":
         return Response(
-            render.csv_text(report),
+            render.csv_text(report, words),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     return Response(
-        render.xlsx_bytes(report),
+        render.xlsx_bytes(report, words),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )
+
+
+def _words(request: Request, reports: Reports, site: str, lang: str | None) -> Words:
+    return words_for(reports.rulebook, site, lang, request.headers.get("accept-language"))
 
 
 def _file_name(kind: str, site: str, period: str | int) -> str:
@@ -84,25 +93,46 @@ async def live(site: SitePath, reports: ReportsDep, key: Reader) -> dict[str, An
 
 @router.get("/reports/{site}/monthly/{month}", summary="Monthly summary", response_model=None)
 async def monthly(
-    site: SitePath, month: MonthPath, reports: ReportsDep, key: Reader, format: Format = "json"
+    request: Request,
+    site: SitePath,
+    month: MonthPath,
+    reports: ReportsDep,
+    key: Reader,
+    format: Format = "json",
+    lang: LangQuery = None,
 ) -> Any:
     report = await reports.monthly(scope_of(key, site), month)
-    return answer(report, format, _file_name("monthly", site, month))
+    words = _words(request, reports, site, lang)
+    return answer(report, format, _file_name("monthly", site, month), words)
 
 
 @router.get(
     "/reports/{site}/yearly/{year}", summary="Yearly summary against targets", response_model=None
 )
 async def yearly(
-    site: SitePath, year: YearPath, reports: ReportsDep, key: Reader, format: Format = "json"
+    request: Request,
+    site: SitePath,
+    year: YearPath,
+    reports: ReportsDep,
+    key: Reader,
+    format: Format = "json",
+    lang: LangQuery = None,
 ) -> Any:
     report = await reports.yearly(scope_of(key, site), year)
-    return answer(report, format, _file_name("yearly", site, year))
+    words = _words(request, reports, site, lang)
+    return answer(report, format, _file_name("yearly", site, year), words)
 
 
 @router.get("/reports/{site}/review/{year}", summary="Management-review pack", response_model=None)
 async def review(
-    site: SitePath, year: YearPath, reports: ReportsDep, key: Reader, format: Format = "json"
+    request: Request,
+    site: SitePath,
+    year: YearPath,
+    reports: ReportsDep,
+    key: Reader,
+    format: Format = "json",
+    lang: LangQuery = None,
 ) -> Any:
     report = await reports.review(scope_of(key, site), year)
-    return answer(report, format, _file_name("review", site, year))
+    words = _words(request, reports, site, lang)
+    return answer(report, format, _file_name("review", site, year), words)

@@ -14,6 +14,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
+from services.reporting.words import Words
+
 TEMPLATES = Path(__file__).parent / "templates"
 UNFINISHED = PatternFill("solid", fgColor="FFF2CC")
 
@@ -48,29 +50,35 @@ def cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _keyed(title: str, rows: list[dict[str, Any]], flag: str | None = None) -> Table:
-    headers = [k for k in (rows[0] if rows else {}) if k != flag]
-    table = Table(title, headers)
+def _keyed(
+    title: str, rows: list[dict[str, Any]], w: Words, flag: str | None = None,
+    dimension: str | None = None,
+) -> Table:  # fmt: skip
+    keys = [k for k in (rows[0] if rows else {}) if k != flag]
+    table = Table(title, [w.header(k) for k in keys])
     for row in rows:
-        table.add([row.get(h) for h in headers], bool(flag and row.get(flag)))
+        table.add([w.value(k, row.get(k), dimension) for k in keys], bool(flag and row.get(flag)))
     return table
 
 
-def _pairs(title: str, figures: dict[str, Any]) -> Table:
-    table = Table(title, ["figure", "value"])
+def _pairs(title: str, figures: dict[str, Any], w: Words) -> Table:
+    table = Table(title, [w.header("figure"), w.header("value")])
     for name, value in figures.items():
-        table.add([name, value])
+        table.add([w.header(name), w.value(name, value)])
     return table
 
 
-def _targets(report: dict[str, Any]) -> Table:
+def _targets(report: dict[str, Any], w: Words) -> Table:
     rows = report["against_targets"]
-    table = Table("Against targets", ["KPI", "target", "actual", "met", "target from"])
+    headers = ["KPI", "target", "actual", "met", "target from"]
+    table = Table(w.title("Against targets"), [w.header(h) for h in headers])
     for r in rows:
+        label = w.header(r["kpi"]) if r.get("kpi") else r["label"]
         table.add(
-            [r["label"], f"{r['comparison']} {r['target']}", r["actual"], r["met"], r["source"]],
+            [label, f"{r['comparison']} {r['target']}", r["actual"], w.value("met", r["met"]),
+             w.say(r["source"])],
             r["met"] is False,
-        )
+        )  # fmt: skip
     return table
 
 
@@ -102,53 +110,56 @@ def headline(kpis: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
-def tables(report: dict[str, Any]) -> list[Table]:
+def tables(report: dict[str, Any], words: Words | None = None) -> list[Table]:
+    w = words or Words.english()
+    t = w.title
     kind = report["report"]
     if kind == "monthly":
         found = [
-            _pairs("KPIs", headline(report["kpis"])),
-            _keyed("Feedback of the month", report["items"], "unfinished"),
-            _keyed("Survey actions", report["survey_actions"], "unfinished"),
+            _pairs(t("KPIs"), headline(report["kpis"]), w),
+            _keyed(t("Feedback of the month"), report["items"], w, "unfinished"),
+            _keyed(t("Survey actions"), report["survey_actions"], w, "unfinished"),
         ]
         for dimension, rows in report["breakdown"].items():
-            found.append(_keyed(f"By {dimension}", rows))
+            found.append(_keyed(w.by(dimension), rows, w, dimension=dimension))
         return found
     if kind == "yearly":
         return [
-            _targets(report),
-            _keyed("Months", report["months"]),
-            _pairs("KPIs of the year", headline(report["kpis"])),
+            _targets(report, w),
+            _keyed(t("Months"), report["months"], w),
+            _pairs(t("KPIs of the year"), headline(report["kpis"]), w),
         ]
     analysis, status = report["satisfaction_analysis"], report["improvement_status"]
     by_stage = [{"stage": s, **f} for s, f in status["live"]["by_stage"].items()]
     return [
-        _targets(report),
+        _targets(report, w),
         _pairs(
-            "Satisfaction",
+            t("Satisfaction"),
             {
                 "index": analysis["index"],
                 "response_rate": analysis["response_rate"],
                 **{f"dimension {k}": v for k, v in analysis["dimensions"].items()},
                 **{f"band {k} %": v for k, v in analysis["bands"].items()},
             },
+            w,
         ),
-        _keyed("Satisfaction trend", analysis["trend"]),
-        _keyed("Satisfaction by customer", analysis["by_customer"], "declined"),
-        _keyed("Repeated complaints", report["repeated_complaints"], "unfinished"),
-        _keyed("Open cases by stage", by_stage),
-        _keyed("Survey actions", status["survey_actions"], "unfinished"),
+        _keyed(t("Satisfaction trend"), analysis["trend"], w),
+        _keyed(t("Satisfaction by customer"), analysis["by_customer"], w, "declined"),
+        _keyed(t("Repeated complaints"), report["repeated_complaints"], w, "unfinished"),
+        _keyed(t("Open cases by stage"), by_stage, w),
+        _keyed(t("Survey actions"), status["survey_actions"], w, "unfinished"),
     ]
 
 
-def title(report: dict[str, Any]) -> str:
-    site = "all sites (HQ)" if report["site"] == "*" else f"site {report['site']}"
+def title(report: dict[str, Any], words: Words | None = None) -> str:
+    w = words or Words.english()
     period = report.get("month") or report.get("year")
     names = {
         "monthly": "Monthly summary",
         "yearly": "Yearly summary",
         "management_review": "Management review",
     }
-    return f"{names[report['report']]} — {site} — {period}"
+    return f"{w.title(names[report['report']])} — {w.site(report['site'])} — {period}"
 
 
 @cache
@@ -158,28 +169,32 @@ def environment() -> Environment:
     return env
 
 
-def html(report: dict[str, Any]) -> str:
+def html(report: dict[str, Any], words: Words | None = None) -> str:
+    w = words or Words.english()
     return (
-        environment().get_template("report.html").render(title=title(report), tables=tables(report))
+        environment()
+        .get_template("report.html")
+        .render(title=title(report, w), tables=tables(report, w), language=w.language, say=w.say)
     )
 
 
-def csv_text(report: dict[str, Any]) -> str:
+def csv_text(report: dict[str, Any], words: Words | None = None) -> str:
+    w = words or Words.english()
     out = io.StringIO()
     writer = csv.writer(out)
-    for table in tables(report):
+    for table in tables(report, w):
         writer.writerow([f"# {table.title}"])
-        writer.writerow([*table.headers, "highlight"])
+        writer.writerow([*table.headers, w.say("highlight")])
         for row, flagged in zip(table.rows, table.highlight, strict=True):
-            writer.writerow([*(cell(v) for v in row), "unfinished" if flagged else ""])
+            writer.writerow([*(cell(v) for v in row), w.say("unfinished") if flagged else ""])
         writer.writerow([])
     return out.getvalue()
 
 
-def xlsx_bytes(report: dict[str, Any]) -> bytes:
+def xlsx_bytes(report: dict[str, Any], words: Words | None = None) -> bytes:
     book = Workbook()
     book.remove(book.active)
-    for table in tables(report):
+    for table in tables(report, words):
         sheet = book.create_sheet(table.title[:31].replace("/", "-"))
         sheet.append(table.headers)
         for c in sheet[1]:

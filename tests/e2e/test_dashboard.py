@@ -90,7 +90,7 @@ async def test_dashboard_in_headless_chromium(
             assert await charts.count() == 5
             pareto = await page.inner_html("#chart-pareto")
             assert "Pareto of defect types" in pareto and "%" in pareto
-            received = page.locator('[data-kpi="Complaints received"] .value')
+            received = page.locator('[data-kpi="received"] .value')
             november = kpis.figures(
                 buckets[next(k for k in buckets if k.month == "2026-11" and k.dimension == ALL)]
             )

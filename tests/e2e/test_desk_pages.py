@@ -79,11 +79,13 @@ async def test_a_clerk_signs_in_finds_the_case_and_moves_it_on(
         with (
             service_process("workflow", {**env, **jwks}, tmp_path / "wf.log") as wf_port,
             service_process("intake", {**env, **jwks}, tmp_path / "intake.log") as in_port,
+            service_process("reporting", {**env, **jwks}, tmp_path / "rep.log") as rep_port,
         ):
             # The desk is told where the services are by a second desk process.
             urls = {
                 "QLOOP_DESK_WORKFLOW_URL": f"http://127.0.0.1:{wf_port}",
                 "QLOOP_DESK_INTAKE_URL": f"http://127.0.0.1:{in_port}",
+                "QLOOP_DESK_REPORTING_URL": f"http://127.0.0.1:{rep_port}",
             }
             with service_process("desk", {**env, **urls}, tmp_path / "desk2.log") as port:
                 base = f"http://127.0.0.1:{port}"
@@ -190,6 +192,28 @@ async def _register_a_complaint(page: Any, base: str, shots: bool) -> None:
     assert "quality" not in routing and "UTC" not in routing  # no codes, no UTC
 
 
+async def _read_the_reports(page: Any, base: str, shots: bool) -> None:
+    """The dashboard and the monthly summary from the navigation, in Chinese, with the
+    site's name, not its id."""
+    await page.click("header >> text=报表")
+    await page.wait_for_url(f"{base}/reports")
+    await page.click("#reports-sz >> text=看板")
+    await page.wait_for_url(f"{base}/reports/sz/dashboard")
+    title = await page.locator("#title").inner_text()
+    assert title.startswith("看板 — 深圳工厂 — "), title
+    tiles = await page.locator(".tiles").inner_text()
+    assert "收到的投诉" in tiles and "Complaints received" not in tiles
+    assert await page.locator(".chart svg").count() == 5
+    assert "缺陷类型柏拉图" in await page.inner_html("#chart-pareto")
+    if shots:
+        await page.screenshot(path=str(ROOT / "docs" / "desk-dashboard-zh.png"), full_page=True)
+    await page.click("text=全部报表")
+    await page.click("#reports-sz >> text=本月")
+    heading = await page.locator(".report h1").inner_text()
+    assert heading.startswith("月度汇总 — 深圳工厂 — "), heading
+    assert "本月反馈" in await page.locator(".report").inner_text()
+
+
 async def _approve_with_a_signature(browser: Any, base: str, case_id: str, shots: bool) -> None:
     """The management representative signs the approval: the password again, the meaning
     stated on the form; a wrong password is refused next to its field."""
@@ -216,4 +240,5 @@ async def _approve_with_a_signature(browser: Any, base: str, case_id: str, shots
     history = await page.locator("section", has_text="处理记录").inner_text()
     assert "张伟" in history and "批准 → 回复客户" in history
     assert "complaint SZ-" not in history  # the system's own reasons are said in words
+    await _read_the_reports(page, base, shots)
     await context.close()

@@ -6,6 +6,7 @@ value through SVG `<title>`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -116,7 +117,9 @@ def line_chart(
     target: float | None = None,
     width: int = 580,
     height: int = 300,
+    say: Callable[[str], str] = str,
 ) -> str:
+    """`say`: the reader's words for the chart's own texts (target, no data)."""
     frame = Frame(width, height)
     values = [v for s in series for v in s.values if v is not None]
     top = high if high is not None else max([*values, target or 0, low + 1])
@@ -131,7 +134,7 @@ def line_chart(
             _text(
                 frame.left + frame.plot_width - 2,
                 y - 4,
-                f"target {target:g}",
+                say("target %(value)s") % {"value": f"{target:g}"},
                 size=9,
                 anchor="end",
                 fill="#666",
@@ -160,7 +163,7 @@ def line_chart(
             _text(
                 frame.left + frame.plot_width / 2,
                 frame.top + frame.plot_height / 2,
-                "no data in this period",
+                say("no data in this period"),
                 anchor="middle",
                 fill="#999",
             )

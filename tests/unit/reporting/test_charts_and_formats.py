@@ -8,11 +8,14 @@ import xml.etree.ElementTree as ET
 import pytest
 from openpyxl import load_workbook
 
+from services.common.rulebook import Rulebook
 from services.reporting import render
 from services.reporting.domain import charts, reports
 from services.reporting.domain.policy import Policy
 from services.reporting.domain.svg import Series, line_chart, pareto_chart
 from services.reporting.domain.targets import Target
+from services.reporting.words import words_for
+from tests.unit.workflow.builders import rules_for
 
 pytestmark = pytest.mark.unit
 SVG = "{http://www.w3.org/2000/svg}"
@@ -124,3 +127,25 @@ def test_yearly_report_judges_targets() -> None:
             "source": "rule file",
         },
     ]
+
+
+def test_reports_for_people_speak_the_sites_language_with_the_rule_files_names() -> None:
+    """HTML, CSV and XLSX in Chinese at a Chinese site: headers and titles from the
+    catalogue, the stage and department by the rule file's names, times in the site's
+    zone; the JSON report keeps its keys and codes."""
+    rulebook = Rulebook({"sz": rules_for("sz")})
+    words = words_for(rulebook, "sz", None, None)  # no wish: the site's first language
+    assert words.language == "zh"
+    report = monthly_report()
+    page = render.html(report, words)
+    assert "月度汇总 — 深圳工厂 — 2026-03" in page and '<html lang="zh">' in page
+    assert "处理中（调查分析）" in page  # in progress (investigate), the stage by name
+    assert "本月反馈" in page and "Feedback of the month" not in page
+    assert "UTC" not in page and "quality" not in page
+    text = render.csv_text(report, words)
+    assert "# 本月反馈" in text and "未完成" in text
+    book = load_workbook(io.BytesIO(render.xlsx_bytes(report, words)))
+    assert "本月反馈" in book.sheetnames
+    english = words_for(rulebook, "sz", "en", "zh-CN")  # ?lang= wins over the browser
+    assert "Monthly summary — Shenzhen plant — 2026-03" in render.html(report, english)
+    assert report["items"][0]["stage"] == "investigate"  # the JSON is unchanged
