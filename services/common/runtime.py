@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
 from faststream import AckPolicy
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
@@ -332,7 +333,9 @@ def create_service_app(
                     log.exception("%s at stop failed", job.__name__)
             await client.close()
 
-    app = FastAPI(title=f"qloop {definition.name}", lifespan=lifespan)
+    # /docs and /redoc from assets in the installed fastapi-offline, not a CDN: plants
+    # often run without internet.
+    app = FastAPIOffline(title=f"qloop {definition.name}", lifespan=lifespan)
     app.state.registry = registry
     app.state.keyring = KeyRing.from_file(settings.api_keys_file)
     app.state.tokens = token_verifier(settings)
