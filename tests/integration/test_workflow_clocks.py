@@ -74,7 +74,9 @@ async def test_a_case_in_register_escalates_its_response_clock_once_across_a_res
     assert missed.acting_departments == ("quality",)  # case_owner: the routed department
     escalated = {e.data.rule: e.data for e in first if e.type == "case.escalated"}
     assert escalated["missed-manager"].reason == "deadline_missed"
-    assert escalated["missed-manager"].departments == ("quality",)
+    # notify: [case_owner, manager]: the routed department and the management office,
+    # which holds the manager (seed 003 4.3)
+    assert escalated["missed-manager"].departments == ("quality", "management")
 
     async with running(create_app(wf_settings, clock=clock)) as (_, ctx):
         await asyncio.sleep(1.5)  # three scheduler passes: nothing fires again
