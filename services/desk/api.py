@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.auth import Caller, ensure_site, require
 from services.common.http import guarded_router
+from services.common.rules.schema_notifications import DeliveryPreference
 from services.common.runtime import context_of
 from services.desk.domain import DirectoryError, Grant, Person
 from services.desk.handlers import Desk, NewPerson, SignInRefused
@@ -138,6 +139,23 @@ async def disable(person_id: str, desk: DeskDep, who: Admin) -> dict[str, Any]:
         return (await desk.disable(person_id, by=who.name)).view()
     except LookupError as exc:
         raise refused(exc) from None
+
+
+@router.put(
+    "/admin/people/{person_id}/notifications",
+    summary="Set how a person is told: channels, quiet hours, a daily digest",
+)
+async def set_notifications(
+    person_id: str, body: DeliveryPreference, desk: DeskDep, who: Admin
+) -> dict[str, Any]:
+    try:
+        person = await desk.person(person_id)
+    except LookupError as exc:
+        raise refused(exc) from None
+    _ensure_admin_of(who, person)
+    changed = person.model_copy(update={"notifications": body, "updated_at": desk.clock.now()})
+    await desk.store.save_person(changed)
+    return changed.view()
 
 
 @router.put("/admin/people/{person_id}/password", summary="Set a person's password")

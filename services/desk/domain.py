@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.common.rules import SiteRules
+from services.common.rules.schema_notifications import DeliveryPreference
 
 PERSON_ID = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}$"
@@ -41,6 +42,9 @@ class Person(Frozen):
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
     grants: tuple[Grant, ...] = ()
     disabled: bool = False
+    # How the notify service tells this person (channels, quiet hours, daily digest);
+    # None: as their department's people, per the site's rule file.
+    notifications: DeliveryPreference | None = None
     password_hash: str | None = Field(default=None, repr=False)
     created_at: AwareDatetime
     updated_at: AwareDatetime

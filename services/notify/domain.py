@@ -61,6 +61,7 @@ class Notification(BaseModel):
     digest_at: str | None = None
     quiet_hours: str | None = None
     zone: str | None = None
+    link: str | None = None  # the desk page the message points to
     members: tuple[str, ...] = ()  # a digest: the notifications it lists
     # An attempt started and its outcome not recorded (the process died mid-send): the
     # next attempt may send a second copy, and is counted as a resend.

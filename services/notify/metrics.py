@@ -18,7 +18,9 @@ def notify_metrics(registry: CollectorRegistry) -> NotifyMetrics:
     return NotifyMetrics(
         notifications=Counter(
             "qloop_notifications_total",
-            "Notifications by outcome: stored, sent, retry, failed, unaddressed, duplicate.",
+            "Notifications by outcome: stored, duplicate, sent, retry, failed, unaddressed, "
+            "muted (no channel chosen), held (a digest missed it: the next one), digested "
+            "(sent in a daily digest), resent (sent again after a send cut off by a crash).",
             ["site", "channel", "outcome"],
             registry=registry,
         ),

@@ -74,3 +74,24 @@ def parse_preference(raw: object) -> DeliveryPreference | None:
         return DeliveryPreference.model_validate(raw)
     except ValueError:
         return None
+
+
+def quiet_text(quiet: QuietHours | None) -> str | None:
+    """How a notification keeps the quiet hours it was recorded with: "22:00-07:00"."""
+    if quiet is None:
+        return None
+    return f"{quiet.start:%H:%M}-{quiet.end:%H:%M}"
+
+
+def quiet_of(text: str | None) -> QuietHours | None:
+    if not text:
+        return None
+    start, _, end = text.partition("-")
+    return QuietHours.model_validate({"start": start, "end": end})
+
+
+def held_until(now: datetime, zone: str | None, quiet: str | None) -> datetime:
+    """`now`, or the end of the stored quiet hours it falls in."""
+    if not zone:
+        return now
+    return quiet_until(now, ZoneInfo(zone), quiet_of(quiet)) or now

@@ -22,7 +22,7 @@ from services.common.contracts.surveys import (
 )
 from services.common.rulebook import Rulebook
 from services.common.rules.schema import SiteRules
-from services.notify import campaigns, texts
+from services.notify import campaigns, digests, texts
 from services.notify.directory import Directory
 from services.notify.domain import (
     Addressed,
@@ -33,6 +33,13 @@ from services.notify.domain import (
 )
 from services.notify.email import PermanentFailure, SmtpChannel, TemporaryFailure
 from services.notify.metrics import NotifyMetrics
+from services.notify.preferences import (
+    delivery_for,
+    held_until,
+    next_digest,
+    quiet_text,
+    quiet_until,
+)
 from services.notify.store import NotificationStore
 from services.notify.tracking import Campaign, InMemoryTracking, Tracking
 from services.notify.triggers import CASE_OWNER, Cause, causes_of
@@ -120,15 +127,26 @@ class Notifier:
     ) -> int:
         rules = self.rulebook.for_site(site)
         person, now = addressed.person, self.clock.now()
+        delivery = delivery_for(person, rules)
+        if EMAIL not in delivery.channels:
+            self.metrics.notifications.labels(site, EMAIL, "muted").inc()
+            return 0
         language = texts.language_of(person.language)
         why = ", ".join(_name(rules, n, language) for n in addressed.why)
         subject, text, html = self._render(rules, language, cause, why)
+        if delivery.digest is not None:
+            send_at = next_digest(now, rules.zone, delivery.digest)
+        else:
+            send_at = quiet_until(now, rules.zone, delivery.quiet_hours) or now
         notification = Notification(
             id=notification_id(event_id, person.id, EMAIL),
             site=site, channel=EMAIL, person_id=person.id, language=language,
             cause=cause.kind, event_id=event_id, event_type=event_type,
             why=addressed.why, subject=subject, text=text, html=html,
-            next_attempt_at=now, created_at=now,
+            next_attempt_at=send_at, created_at=now, link=self._link(cause),
+            digest=delivery.digest is not None,
+            digest_at=f"{delivery.digest:%H:%M}" if delivery.digest else None,
+            quiet_hours=quiet_text(delivery.quiet_hours), zone=rules.site.timezone,
         )  # fmt: skip
         added = await self.store.add(notification)
         self.metrics.notifications.labels(site, EMAIL, "stored" if added else "duplicate").inc()
@@ -200,16 +218,53 @@ class Sender:
     robots: Mapping[str, Sequence[Robot]] = field(default_factory=dict)
 
     async def send_due(self) -> int:
-        """One pass over the pending notifications; the number sent."""
+        """One pass over the pending notifications; the number sent. Those held for a
+        daily digest go out together, one digest per person and site."""
         pending = await self.store.pending()
         self.metrics.queue_depth.set(len(pending))
         sent = 0
+        held: dict[tuple[str, str], list[Notification]] = {}
         for notification_id_ in pending:
             notification = await self.store.get(notification_id_)
             if notification is None or notification.next_attempt_at > self.clock.now():
                 continue
+            if notification.status != "pending":
+                continue
+            if notification.digest:
+                held.setdefault((notification.site, notification.person_id), []).append(
+                    notification
+                )
+                continue
             sent += await self._send(notification)
+        for members in held.values():
+            digest = await self._digest(members)
+            if digest is not None:
+                sent += await self._send(digest)
         return sent
+
+    async def _digest(self, members: list[Notification]) -> Notification | None:
+        """Record the digest of `members` and mark the members it lists; the digest to
+        send now (None when one recorded before, e.g. before a crash, is queued)."""
+        now = self.clock.now()
+        digest = digests.digest_of(members, now)
+        added = await self.store.add(digest)
+        if not added:
+            found = await self.store.get(digest.id)
+            listed = set(found.members) if found else set()
+        else:
+            listed = set(digest.members)
+            self.metrics.notifications.labels(digest.site, digest.channel, "stored").inc()
+        for member in members:
+            update: dict[str, object]
+            if member.id in listed:
+                update = {"status": "digested", "reason": f"in {digest.id}"}
+                outcome = "digested"
+            else:
+                update = {"next_attempt_at": digests.next_time(member, now)}
+                outcome = "held"
+            await self.store.save(member.model_copy(update=update))
+            self.metrics.notifications.labels(member.site, member.channel, outcome).inc()
+        return digest if added else None
 
     async def _deliver(self, notification: Notification) -> bool:
         """Hand it to its channel; False when it has nowhere to go (recorded as such)."""
@@ -245,8 +300,10 @@ class Sender:
                 await self._finish(notification, "failed", f"gave up: {exc}", "failed")
                 return 0
             wait = timedelta(seconds=backoff_seconds(attempts))
+            # A retry that would fall into the person's quiet hours waits for their end.
+            later = held_until(now + wait, notification.zone, notification.quiet_hours)
             retry = notification.model_copy(
-                update={"attempts": attempts, "reason": str(exc), "next_attempt_at": now + wait}
+                update={"attempts": attempts, "reason": str(exc), "next_attempt_at": later}
             )
             await self.store.save(retry)
             self.metrics.notifications.labels(notification.site, channel, "retry").inc()

@@ -17,6 +17,8 @@ TEXTS = {
         "survey_action": "Survey action {number} assigned ({customer})",
         "campaign_response_low": "Survey {number}: response rate {rate}% is below the "
         "target of {target}%",
+        "digest": "Your qloop notifications ({count}) of {day}",
+        "digest_intro": "Here is what happened since your last digest:",
         "why": "You receive this as {why}.",
         "due": "Due",
         "open": "Open the case on the desk",
@@ -31,6 +33,8 @@ TEXTS = {
         "capa_action": "案件 {number}：措施 {reason}：{action}",
         "survey_action": "满意度调查改进措施 {number} 已指派（{customer}）",
         "campaign_response_low": "满意度调查 {number}：回收率 {rate}% 低于目标 {target}%",
+        "digest": "您的 qloop 通知汇总（{count} 条），{day}",
+        "digest_intro": "自上次汇总以来：",
         "why": "您收到此通知，因为您是：{why}。",
         "due": "期限",
         "open": "在工作台打开案件",
@@ -60,3 +64,19 @@ def render(
         + f'<p><a href="{escape(link, quote=True)}">{escape(t["open"])}</a></p></body></html>'
     )
     return subject, "\n".join(lines), html
+
+
+def render_digest(language: str, day: str, items: list[tuple[str, str]]) -> tuple[str, str, str]:
+    """(subject, plain text, html) of a daily digest listing (subject, link) pairs."""
+    t = TEXTS[language_of(language)]
+    subject = t["digest"].format(count=len(items), day=day)
+    lines = [subject, "", t["digest_intro"], ""]
+    lines += [f"- {what}\n  {link}" for what, link in items]
+    rows = "".join(
+        f'<li><a href="{escape(link, quote=True)}">{escape(what)}</a></li>' for what, link in items
+    )
+    html = (
+        f"<html><body><p><strong>{escape(subject)}</strong></p>"
+        f"<p>{escape(t['digest_intro'])}</p><ul>{rows}</ul></body></html>"
+    )
+    return subject, "\n".join([*lines, ""]), html

@@ -14,7 +14,7 @@ import re
 from datetime import time
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, PlainSerializer
 
 from services.common.rules.durations import Duration, Unit
 from services.common.rules.schema_base import DurationField, Frozen, Id, OneOrMany
@@ -45,7 +45,12 @@ def _clock_time(value: object) -> time:
     return time(int(match[1]), int(match[2]))
 
 
-ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+def _clock_text(value: time) -> str:
+    return f"{value:%H:%M}"
+
+
+# Serialised as written ("07:00"), so a stored preference (the desk's) reads back the same.
+ClockTime = Annotated[time, BeforeValidator(_clock_time), PlainSerializer(_clock_text)]
 
 
 class NotificationTrigger(Frozen):
