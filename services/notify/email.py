@@ -7,7 +7,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from hashlib import sha256
 
 from services.notify.domain import Notification
 
@@ -36,7 +36,10 @@ class SmtpChannel:
         message["From"] = self.sender
         message["To"] = address
         message["Subject"] = notification.subject
-        message["Message-ID"] = make_msgid(domain="qloop")
+        # The same for every attempt at one notification: a copy sent again after a crash
+        # (SMTP cannot tell) carries the Message-ID of the first, which mail systems and
+        # readers use to drop duplicates.
+        message["Message-ID"] = f"<{sha256(notification.id.encode()).hexdigest()[:40]}@qloop>"
         message["X-Qloop-Notification"] = notification.id
         message.set_content(notification.text)
         message.add_alternative(notification.html, subtype="html")

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -287,6 +287,7 @@ class Sender:
     async def _send(self, notification: Notification) -> int:
         now = self.clock.now()
         channel = notification.channel
+        notification = await self._attempt(notification, now)
         started = time.perf_counter()
         try:
             if not await self._deliver(notification):
@@ -303,8 +304,11 @@ class Sender:
             # A retry that would fall into the person's quiet hours waits for their end.
             later = held_until(now + wait, notification.zone, notification.quiet_hours)
             retry = notification.model_copy(
-                update={"attempts": attempts, "reason": str(exc), "next_attempt_at": later}
-            )
+                update={
+                    "attempts": attempts, "reason": str(exc), "next_attempt_at": later,
+                    "sending_since": None,
+                }
+            )  # fmt: skip
             await self.store.save(retry)
             self.metrics.notifications.labels(notification.site, channel, "retry").inc()
             log.warning("notification %s not sent yet: %s", notification.id, exc)
@@ -317,12 +321,30 @@ class Sender:
         self.metrics.notifications.labels(notification.site, channel, "sent").inc()
         return 1
 
+    async def _attempt(self, notification: Notification, now: datetime) -> Notification:
+        """Record that an attempt starts, before it starts. A process killed after the
+        server took the message and before its outcome was recorded leaves this mark: the
+        next attempt may deliver a second copy (neither SMTP nor a robot can tell), and is
+        counted as `resent`."""
+        again = notification.sending_since is not None
+        marked = notification.model_copy(
+            update={"sending_since": now, "resends": notification.resends + again}
+        )
+        await self.store.save(marked)
+        if again:
+            self.metrics.notifications.labels(marked.site, marked.channel, "resent").inc()
+            log.warning("notification %s sent again: an earlier attempt was cut off", marked.id)
+        return marked
+
     async def _finish(
         self, notification: Notification, status: str, reason: str, outcome: str
     ) -> None:
         failed = notification.model_copy(
-            update={"status": status, "reason": reason, "attempts": notification.attempts + 1}
-        )
+            update={
+                "status": status, "reason": reason, "attempts": notification.attempts + 1,
+                "sending_since": None,
+            }
+        )  # fmt: skip
         await self.store.save(failed)
         self.metrics.notifications.labels(notification.site, notification.channel, outcome).inc()
         log.warning("notification %s failed for good: %s", notification.id, reason)

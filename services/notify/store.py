@@ -97,7 +97,7 @@ def _document(notification: Notification) -> dict[str, Any]:
 
 def _notification(document: dict[str, Any]) -> Notification:
     fields = {k: v for k, v in document.items() if k != "_id"}
-    for name in ("next_attempt_at", "created_at", "sent_at"):
+    for name in ("next_attempt_at", "created_at", "sent_at", "sending_since"):
         value = fields.get(name)
         if isinstance(value, datetime) and value.tzinfo is None:
             fields[name] = value.replace(tzinfo=UTC)

@@ -96,14 +96,20 @@ async def test_a_send_cut_off_is_sent_after_restart(infra: Infra, database_name:
         after = MongoNotificationStore(db)
         assert await after.pending() == ["e1|qe|email"]
         channel.hang = False
+        metrics = notify_metrics(CollectorRegistry())
         second = Sender(
             after, StaticDirectory(PEOPLE), channel,  # type: ignore[arg-type]
-            ManualClock(AT), notify_metrics(CollectorRegistry()),
+            ManualClock(AT), metrics,
         )  # fmt: skip
         assert await second.send_due() == 1
         assert await after.pending() == []
-        # SMTP cannot tell: the message cut off may have reached the server too.
+        # SMTP cannot tell: the message cut off may have reached the server too. The
+        # second copy is counted and recorded as a resend.
         assert channel.sent == ["qe@abc.test", "qe@abc.test"]
+        resent = metrics.notifications.labels("sz", "email", "resent")._value.get()
+        assert resent == 1
+        done = await after.get("e1|qe|email")
+        assert done is not None and done.status == "sent" and done.resends == 1
     finally:
         await client.drop_database(f"{database_name}_notify")
         await client.close()
