@@ -14,6 +14,7 @@ from datetime import datetime
 from services.common.contracts.complaint import ComplaintSubmission
 from services.common.contracts.complaints import ClassificationRecord, ComplaintRegistered
 from services.common.rules import SiteRules, classify, stage_due_times
+from services.intake.closure import ImportedClosure
 
 REGISTER_STAGE = "register"  # the stage whose deadline is the registration deadline, if any
 
@@ -67,12 +68,14 @@ def registration(
     source: str,
     registered_at: datetime,
     imported: bool = False,
+    closure: ImportedClosure | None = None,
 ) -> ComplaintRegistered:
     """The registration fact: number, classification, routing, deadlines, timeliness.
 
     `imported`: a row of a history import. It was registered back then, in the system it
     comes from, not at `registered_at` (the import): its deadlines count from the receipt
-    and its registration is judged on time against the receipt."""
+    and its registration is judged on time against the receipt. `closure`: the outcome and
+    closing time the imported row carries (closure.py): the workflow opens its case closed."""
     decided = classify(rules, submission)
     registered = submission.received_at if imported else registered_at
     # Never refused over the calendar: a due time in a year not published yet is estimated
@@ -109,4 +112,6 @@ def registration(
         deadlines=deadlines,
         provisional_deadlines=tuple(stage for stage, due in times.items() if due.provisional),
         imported=imported,
+        closed_outcome=None if closure is None else closure.outcome,
+        closed_at=None if closure is None else closure.closed_at,
     )

@@ -19,7 +19,9 @@ from services.common.contracts.registry import new_event
 from services.common.crashpoints import crashpoint
 from services.common.rulebook import Rulebook
 from services.common.storage.outbox import Kick
+from services.intake import closure as closures
 from services.intake import domain
+from services.intake.closure import ImportedClosure
 from services.intake.metrics import IntakeMetrics
 from services.intake.store import (
     COMPLAINTS,
@@ -62,16 +64,22 @@ class Intake:
         reference: str | None = None,
         correlation_id: str | None = None,
         imported: bool = False,
+        closure: ImportedClosure | None = None,
     ) -> Outcome:
         """Register `submission` once. `reference` (external ref or Idempotency-Key) with
         `source` identifies resubmissions. `imported`: a row of a history import, whose
-        times are history (domain.registration). Raises UnknownSite for a site without
-        rules."""
+        times are history (domain.registration), and `closure` the outcome it may carry.
+        Raises UnknownSite for a site without rules."""
         self.metrics.received.labels(submission.site, submission.channel.value).inc()
         self.rulebook.for_site(submission.site)
         key = domain.complaint_key(submission.site, source, reference or submission.external_ref)
         accepted, created = await self.store.accept(
-            key, submission, source=source, now=self.clock.now(), imported=imported
+            key,
+            submission,
+            source=source,
+            now=self.clock.now(),
+            imported=imported,
+            closure=closure,
         )
         if not created and accepted.number is not None:
             self.metrics.duplicates.labels(submission.site).inc()
@@ -140,6 +148,7 @@ class Intake:
             source=accepted.source,
             registered_at=registered_at,
             imported=accepted.document.get("imported", False),
+            closure=closures.from_document(accepted.document.get("imported_closure")),
         )
         event = new_event(
             fact,

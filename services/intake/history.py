@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from services.common.contracts.complaint import ComplaintSubmission
 from services.common.contracts.registry import new_event
 from services.intake import domain
+from services.intake.closure import ImportedClosure
 from services.intake.handlers import SOURCE, Intake
 from services.intake.store import COMPLAINTS, Registration
 
@@ -28,11 +29,15 @@ class BatchOutcome:
     already_registered: int = 0
 
 
+HistoryRow = tuple[ComplaintSubmission, str, ImportedClosure | None]
+
+
 async def register_history(
-    intake: Intake, rows: Sequence[tuple[ComplaintSubmission, str]], *, source: str
+    intake: Intake, rows: Sequence[HistoryRow], *, source: str
 ) -> BatchOutcome:
-    """Register `rows` (submission, reference) of one site as imported history, numbered
-    in their order. Raises UnknownSite for a site without rules."""
+    """Register `rows` (submission, reference, the outcome it carries) of one site as
+    imported history, numbered in their order. Raises UnknownSite for a site without
+    rules."""
     if not rows:
         return BatchOutcome()
     site = rows[0][0].site
@@ -40,10 +45,12 @@ async def register_history(
     now = intake.clock.now()
     keyed: dict[str, ComplaintSubmission] = {}  # in file order, a repeated row once
     references: dict[str, str] = {}
-    for submission, reference in rows:
+    closures: dict[str, ImportedClosure | None] = {}
+    for submission, reference, closure in rows:
         key = domain.complaint_key(site, source, reference)
         keyed.setdefault(key, submission)
         references.setdefault(key, reference)
+        closures.setdefault(key, closure)
     repeated = len(rows) - len(keyed)  # the same complaint twice in the batch
     known = await intake.store.known(list(keyed))
     fresh = [key for key in keyed if key not in known]
@@ -59,6 +66,7 @@ async def register_history(
             source=source,
             registered_at=now,
             imported=True,
+            closure=closures[key],
         )
         event = new_event(fact, site=site, source=SOURCE, time=now, subject=fact.number)
         registrations.append(Registration(key, source, fact, [event]))
@@ -81,7 +89,11 @@ async def register_history(
     for key in (key for key in keyed if key not in numbered):
         # Stored already (a re-run, an interrupted registration), or not numbered here.
         result = await intake.submit(
-            keyed[key], source=source, reference=references[key], imported=True
+            keyed[key],
+            source=source,
+            reference=references[key],
+            imported=True,
+            closure=closures[key],
         )
         registered, already = registered + result.created, already + (not result.created)
     return BatchOutcome(registered, already)

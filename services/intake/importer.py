@@ -21,6 +21,7 @@ import csv
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,11 @@ from services.common.clock import Clock
 from services.common.contracts.complaint import ComplaintSubmission
 from services.common.contracts.envelope import Envelope
 from services.common.rulebook import UnknownSite
+from services.common.rules import SiteRules
+from services.intake.closure import COLUMNS as CLOSURE_COLUMNS
+from services.intake.closure import ImportedClosure, imported_closure
 from services.intake.handlers import Intake
-from services.intake.history import register_history
+from services.intake.history import HistoryRow, register_history
 from services.intake.store import ComplaintStore
 
 LIST_COLUMNS = {"serial_numbers", "lot_numbers"}
@@ -151,14 +155,18 @@ async def _import_rows(
         first = f"{path}:{rows[0][0]}" if rows else str(path)
         report.refuse(first, [f"site: {exc}"])
         return report
-    batch: list[tuple[ComplaintSubmission, str]] = []
+    batch: list[HistoryRow] = []
     lines = tqdm(
         rows, desc=f"import {path.name}", unit="complaint", disable=not progress or len(rows) < 50
     )
+    rules = intake.rulebook.for_site(site)
+    now = intake.clock.now()
     for line, row, error in lines:
-        submission = _submission(report, f"{path}:{line}", row, error, site)
-        if submission is not None:
-            batch.append((submission, submission.external_ref or f"{path.name}:{line}"))
+        found = _submission(report, f"{path}:{line}", row, error, site, rules, now)
+        if found is not None:
+            submission, closure = found
+            reference = submission.external_ref or f"{path.name}:{line}"
+            batch.append((submission, reference, closure))
         if len(batch) >= BATCH:
             await _register(intake, batch, source, report, marks)
             batch = []
@@ -167,24 +175,47 @@ async def _import_rows(
 
 
 def _submission(
-    report: ImportReport, where: str, row: dict[str, Any] | None, error: str | None, site: str
-) -> ComplaintSubmission | None:
-    """The row as a submission, or None with the row refused."""
+    report: ImportReport,
+    where: str,
+    row: dict[str, Any] | None,
+    error: str | None,
+    site: str,
+    rules: SiteRules,
+    now: datetime,
+) -> tuple[ComplaintSubmission, ImportedClosure | None] | None:
+    """The row as a submission with the outcome it may carry (`outcome`, `closed_at`:
+    closure.py), or None with the row refused (once, naming every bad field)."""
     if row is None:
         report.refuse(where, [str(error)])
         return None
+    ended = {name: row.pop(name, None) for name in CLOSURE_COLUMNS}
     row["site"] = site
     row.setdefault("channel", "other_system")
     try:
-        return ComplaintSubmission.model_validate(row)
+        submission = ComplaintSubmission.model_validate(row)
     except ValidationError as exc:
         report.refuse(where, [_field_error(err) for err in exc.errors(include_url=False)])
         return None
+    closure, problems = imported_closure(
+        rules,
+        _text(ended["outcome"]),
+        _text(ended["closed_at"]),
+        received_at=submission.received_at,
+        now=now,
+    )
+    if problems:
+        report.refuse(where, problems)
+        return None
+    return submission, closure
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or str(value).strip() == "" else str(value).strip()
 
 
 async def _register(
     intake: Intake,
-    batch: list[tuple[ComplaintSubmission, str]],
+    batch: list[HistoryRow],
     source: str,
     report: ImportReport,
     marks: RelayMarks | None,

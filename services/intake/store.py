@@ -35,6 +35,7 @@ from services.common.storage.once import insert_once
 from services.common.storage.outbox import leave_mark, outbox_update, with_outbox
 from services.common.storage.scan import batches
 from services.common.storage.updates import merge
+from services.intake.closure import ImportedClosure
 from services.intake.domain import NumberSeries
 
 COMPLAINTS = "complaints"
@@ -91,6 +92,7 @@ class ComplaintStore(Protocol):
         source: str,
         now: datetime,
         imported: bool = False,
+        closure: ImportedClosure | None = None,
     ) -> tuple[Accepted, bool]: ...
     async def get(self, key: str) -> Accepted | None: ...
     async def claim_number(
@@ -137,7 +139,13 @@ class Registration:
 
 
 def accepted_document(
-    key: str, submission: ComplaintSubmission, *, source: str, now: datetime, imported: bool
+    key: str,
+    submission: ComplaintSubmission,
+    *,
+    source: str,
+    now: datetime,
+    imported: bool,
+    closure: ImportedClosure | None = None,
 ) -> dict[str, Any]:
     document: dict[str, Any] = {
         "_id": key,
@@ -152,6 +160,8 @@ def accepted_document(
     }
     if imported:  # kept for a registration recovery finishes
         document["imported"] = True
+    if closure is not None:
+        document["imported_closure"] = closure.as_document()
     return document
 
 
@@ -215,8 +225,11 @@ class MongoComplaintStore:
         source: str,
         now: datetime,
         imported: bool = False,
+        closure: ImportedClosure | None = None,
     ) -> tuple[Accepted, bool]:
-        document = accepted_document(key, submission, source=source, now=now, imported=imported)
+        document = accepted_document(
+            key, submission, source=source, now=now, imported=imported, closure=closure
+        )
         try:
             await self._complaints.insert_one(document)
         except DuplicateKeyError:

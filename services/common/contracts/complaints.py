@@ -73,6 +73,15 @@ class ComplaintRegistered(Contract):
         "registration is on time against the receipt, and the workflow records in the case "
         "history, rather than announces, what was over before the import.",
     )
+    closed_outcome: str | None = Field(
+        default=None,
+        description="An imported row's recorded outcome (a workflow outcome id, or "
+        "`corrected`), where the site's rules let imported rows carry it "
+        "(`workflow.history_import`): the case opens closed, with nothing to chase.",
+    )
+    closed_at: AwareDatetime | None = Field(
+        default=None, description="When an imported row's case was closed (with `closed_outcome`)."
+    )
 
 
 class FieldError(Contract):

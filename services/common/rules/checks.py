@@ -202,6 +202,12 @@ def _guard(guard: dict[str, Any], fields: dict[str, Any], path: Path) -> Iterato
 
 def _entries(w: Workflow, stages: set[str]) -> Iterator[Problem]:
     yield from _ref(w.entry.survey_action, stages, ("workflow", "entry", "survey_action"), "stage")
+    if w.history_import is not None:
+        where: Path = ("workflow", "history_import", "closed_stage")
+        closed = w.history_import.closed_stage
+        yield from _ref(closed, stages, where, "stage")
+        if closed in stages and not any(s.terminal for s in w.stages if s.id == closed):
+            yield where, f"stage {closed!r} is not terminal: an imported closed case must be"
     check = w.survey_verification
     if check is None:
         return

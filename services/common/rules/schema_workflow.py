@@ -185,10 +185,21 @@ class SurveyVerification(Frozen):
     not_effective: Id
 
 
+CORRECTED = "corrected"  # the outcome of closing through the corrective-action path
+
+
+class HistoryImport(Frozen):
+    """Imported history rows (`qloop intake import`) may carry their `outcome` (one of
+    `outcomes`, or `corrected`) and `closed_at`: the case opens closed in `closed_stage`."""
+
+    closed_stage: Id
+
+
 class Workflow(Frozen):
     initial: Id
     entry: Entries = Entries()
     survey_verification: SurveyVerification | None = None
+    history_import: HistoryImport | None = None  # None: imported rows carry no outcome
     fields: tuple[CaseField, ...] = ()
     stages: tuple[Stage, ...] = Field(min_length=1)
     transitions: tuple[Transition, ...] = ()
