@@ -66,6 +66,7 @@ class MongoCaseStore:
         # Schedule.plan_opening).
         await self.worklists.enter(case)
         await self.waits.enter(case)
+        await self._index_closing(case, None)  # an imported case may open closed
         try:
             await self._cases.insert_one(document)
         except DuplicateKeyError:
@@ -152,13 +153,13 @@ class MongoCaseStore:
                 found.append(case)
         return sorted(found, key=lambda c: c.closed_at or since, reverse=True)
 
-    async def _index_closing(self, case: Case, base: Case) -> None:
+    async def _index_closing(self, case: Case, base: Case | None) -> None:
         """List a closing case in its recurrence index document, before the closing itself
         is stored (an interrupted closing leaves only a harmless extra entry)."""
         if (
             case.closed_at is None
             or case.recurrence_key is None
-            or base.closed_at == case.closed_at
+            or (base is not None and base.closed_at == case.closed_at)
         ):
             return
         index_id = recurrence_id(case.site, case.recurrence_key)

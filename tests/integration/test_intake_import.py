@@ -194,3 +194,57 @@ async def test_imported_history_opens_cases_with_the_past_recorded_not_announced
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def test_rows_with_their_outcome_open_closed_cases_counted_closed_at_their_date(
+    settings: ServiceSettings, infra: Infra, tmp_path: Path, site: str
+) -> None:
+    rules_dir = site_rules(tmp_path, "abc-company", site)  # history_import: closed_stage closed
+    service_settings = settings.model_copy(update={"rules_dir": rules_dir})
+    example = (ROOT / "docs/examples/complaints.csv").read_text(encoding="utf-8").splitlines()
+    rows = [f"{example[0]},outcome,closed_at"]
+    rows += [f"{example[1]},credit_note,2026-01-20", f"{example[2]},,"]
+    rows += [f"{example[3]},won,2026-01-20T10:00:00"]
+    history = tmp_path / "history.csv"
+    history.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with (
+        connection,
+        running(create_app(service_settings)) as (_, intake_ctx),
+        running(create_workflow(service_settings)) as (_, workflow_ctx),
+    ):
+        channel = await connection.channel()
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(EVENTS_EXCHANGE, routing_key=f"{site}.#")
+        await eventually(lambda: _true(intake_ctx.relay.full_passes >= 1))
+        report = await run_import(service_settings, history, site=site, source="legacy")
+        assert (report.registered, report.refused) == (2, 1)
+        assert report.errors == [
+            f"{history}:4: outcome: unknown outcome 'won' "
+            "(known: corrected, explanation, credit_note, replacement)"
+        ]
+        seen: list[Any] = []
+
+        async def closed_announced() -> bool:
+            while (got := await queue.get(no_ack=True, fail=False)) is not None:
+                seen.append(parse_event(got.body))
+            return any(e.type == "case.closed" for e in seen)
+
+        await eventually(closed_announced, timeout=30)
+        cases = await workflow_ctx.db["cases"].find({}).to_list()
+        assert len(cases) == 2
+        fired = await workflow_ctx.db["fired"].find({}, {"case_id": 1}).to_list()
+    closed_at = datetime(2026, 1, 20, 15, 59, 59, 999000, tzinfo=UTC)  # the end of that day
+    registered_facts = {e.data.external_ref: e.data for e in seen if e.type.endswith("registered")}
+    assert registered_facts["HIST-0001"].closed_outcome == "credit_note"
+    assert registered_facts["HIST-0001"].closed_at == closed_at
+    assert registered_facts["HIST-0002"].closed_at is None
+    by_state = {c["terminal"]: from_document(c) for c in cases}
+    done, still_open = by_state[True], by_state[False]
+    assert (done.stage, done.outcome, done.closed_at) == ("closed", "credit_note", closed_at)
+    assert done.on_time is None and still_open.stage == "register"
+    about_done = [e for e in seen if e.subject == done.id]
+    assert {e.type for e in about_done} == {"case.opened", "case.closed"}  # no alarm, no clock
+    [closing] = [e.data for e in about_done if e.type == "case.closed"]
+    assert closing.closed_at == closed_at and closing.outcome == "credit_note"
+    assert done.id not in {f["case_id"] for f in fired}

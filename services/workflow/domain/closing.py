@@ -5,22 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.common.contracts.cases import CaseClosed, CaseReopened
-from services.common.rules import SiteRules
+from services.common.rules import SiteRules, schema_workflow
 from services.common.rules.schema_workflow import Transition
 from services.workflow.domain import stages
 from services.workflow.domain.case import Case
 
-CORRECTED = "corrected"  # closed through the corrective-action path, not a non-quality outcome
+CORRECTED = schema_workflow.CORRECTED  # the corrective-action path, not a non-quality outcome
 
 
 def close(case: Case, transition: Transition, rules: SiteRules, now: datetime) -> CaseClosed:
+    return closed(case, transition.outcome or CORRECTED, rules, now, stages.on_time(case))
+
+
+def closed(
+    case: Case, outcome: str, rules: SiteRules, at: datetime, on_time: bool | None
+) -> CaseClosed:
+    """`case` closed at `at` with `outcome` (a non-quality outcome closes without a
+    nonconformity); also an imported case closed in its history."""
     outcomes = {o.id: o for o in rules.workflow.outcomes}
-    outcome = transition.outcome or CORRECTED
     spec = outcomes.get(outcome)
     case.outcome = outcome
     case.nonconformity = spec is None or not spec.closes_without_nonconformity
-    case.closed_at = now
-    case.on_time = stages.on_time(case)
+    case.closed_at = at
+    case.on_time = on_time
     classification = case.classification or {}
     return CaseClosed(
         case_id=case.id,
@@ -32,7 +39,7 @@ def close(case: Case, transition: Transition, rules: SiteRules, now: datetime) -
         outcome=outcome,
         nonconformity=case.nonconformity,
         repeat=case.repeat,
-        closed_at=now,
+        closed_at=at,
         on_time=case.on_time,
         owner_department=case.owner_department,
         stage=case.stage,

@@ -7,7 +7,7 @@ from datetime import datetime
 from services.common.contracts.cases import CaseEscalated, CaseOpened
 from services.common.contracts.complaints import ComplaintRegistered
 from services.common.rules import SiteRules, survey_action_due
-from services.workflow.domain import clocks, deadlines, history, recurrence, stages
+from services.workflow.domain import clocks, closing, deadlines, history, recurrence, stages
 from services.workflow.domain.case import Case, instant
 from services.workflow.domain.commands import CorrectiveActionRequest
 from services.workflow.domain.decisions import Decision
@@ -62,6 +62,8 @@ def open_for_complaint(
         opened_at=now,
         rules_version=rules.rules_version,
     )
+    if registered.imported and registered.closed_at is not None:
+        return _opened_closed(case, registered, rules, now)
     if earlier:
         case.repeat, case.repeat_of = True, earlier[0].id
     entered = received if registered.imported else now
@@ -150,6 +152,36 @@ def _opened(
     if escalation is not None:
         decision.facts.append(escalation)
     return decision
+
+
+def _opened_closed(
+    case: Case, registered: ComplaintRegistered, rules: SiteRules, now: datetime
+) -> Decision:
+    """An imported row that carries its outcome: the case as its history says it ended,
+    closed at `closed_at` in the rules' `history_import.closed_stage` (else the first
+    terminal stage), with no deadline, clock or escalation to chase, no recurrence acted
+    on, and no stage or clock judged on time: how it went before it closed is not known."""
+    assert registered.closed_at is not None and registered.closed_outcome is not None
+    closed_at = instant(registered.closed_at)
+    stages.enter(rules, case, case.stage, case.event_times["received"])
+    policy = rules.workflow.history_import
+    terminal = next(s.id for s in rules.workflow.stages if s.terminal)
+    stages.enter(rules, case, policy.closed_stage if policy else terminal, closed_at)
+    for visit in case.visits:
+        visit.on_time = None
+    closed = closing.closed(case, registered.closed_outcome, rules, closed_at, None)
+    history.record(
+        case,
+        at=now,
+        actor=SYSTEM,
+        roles=[],
+        what="opened_closed",
+        to_stage=case.stage,
+        changes={"outcome": case.outcome, "closed_at": closed_at.isoformat()},
+        reason=f"imported history: {case.origin} {case.reference}, closed {closed_at.isoformat()}",
+        rules_version=rules.rules_version,
+    )
+    return Decision(case, [_opened_fact(case, now), closed])
 
 
 def _past_recorded(case: Case, rules: SiteRules, now: datetime) -> None:

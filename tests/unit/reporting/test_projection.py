@@ -14,7 +14,9 @@ from services.reporting.domain.periods import LIVE
 from services.reporting.domain.policy import Policy
 from services.reporting.domain.replay import Replay
 from services.reporting.sites import RuleSites
+from services.workflow.domain.opening import open_for_complaint
 from tests.support import histories as h
+from tests.unit.workflow.builders import registered
 
 pytestmark = pytest.mark.unit
 RULES = Path(__file__).resolve().parents[3] / "rules"
@@ -134,9 +136,17 @@ def test_a_due_time_computed_again_replaces_the_registered_one() -> None:
     old, new = datetime(2027, 1, 6, 1, tzinfo=UTC), datetime(2027, 1, 7, 1, tzinfo=UTC)
     changes = [
         CaseDeadlineChanged(
-            case_id="demo:N-1", complaint_number="N-1", stage="register", previous_due=old,
-            due=due, previous_provisional=True, provisional=False, owner_department="quality",
-            reason="calendar_changed", changed_at=at, rules_version="1+x",
+            case_id="demo:N-1",
+            complaint_number="N-1",
+            stage="register",
+            previous_due=old,
+            due=due,
+            previous_provisional=True,
+            provisional=False,
+            owner_department="quality",
+            reason="calendar_changed",
+            changed_at=at,
+            rules_version="1+x",
         )
         for due, at in (
             (old, datetime(2027, 1, 1, tzinfo=UTC)),
@@ -144,8 +154,7 @@ def test_a_due_time_computed_again_replaces_the_registered_one() -> None:
         )
     ]
     events = [
-        new_event(c, site=SITE, source="/t", time=c.changed_at, subject="demo:N-1")
-        for c in changes
+        new_event(c, site=SITE, source="/t", time=c.changed_at, subject="demo:N-1") for c in changes
     ]
     for order in (events, events[::-1]):
         state = None
@@ -154,3 +163,23 @@ def test_a_due_time_computed_again_replaces_the_registered_one() -> None:
         assert state is not None
         state["registered_due"]["register"] = old
         assert complaint_figures.due(state, "register") == new
+
+
+def test_an_imported_row_with_its_outcome_counts_closed_not_open(sites: RuleSites) -> None:
+    rules = sites.rulebook.for_site(SITE)
+    received, imported_at = h.at("2026-03-02T09:00:00+08:00"), h.at("2026-11-30T09:00:00+08:00")
+    fact = registered(rules, received, number="DEMO-H-1").model_copy(
+        update={
+            "imported": True,
+            "registered_at": imported_at,
+            "closed_outcome": "corrected",
+            "closed_at": h.at("2026-03-20T18:00:00+08:00"),
+        }
+    )
+    decision = open_for_complaint(fact, rules, imported_at)
+    events = [h.envelope(fact, SITE, imported_at)]
+    events += [h.envelope(f, SITE, imported_at) for f in decision.facts]
+    buckets = project(sites, events)
+    c = kpis.complaint_kpis(buckets[BucketKey(SITE, "2026-03", ALL, ALL)])
+    assert (c["received"], c["open"], c["closed"], c["overdue"]) == (1, 0, 1, 0)
+    assert not any(k.startswith("open:") for k in buckets.get(BucketKey(SITE, LIVE, ALL, ALL), {}))

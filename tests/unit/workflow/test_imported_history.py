@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.common.contracts.cases import CaseDeadlineMissed, CaseEscalated
+from services.common.contracts.cases import (
+    CaseClosed,
+    CaseDeadlineMissed,
+    CaseEscalated,
+    CaseOpened,
+)
 from services.workflow.domain import deadlines
 from services.workflow.domain.commands import ExecuteTransition
 from services.workflow.domain.opening import open_for_complaint
@@ -87,3 +92,34 @@ def test_a_stage_entered_after_the_import_is_live_even_when_already_late() -> No
     assert moved.due is not None and moved.due < imported_at
     records = [r for r in deadlines.plan(moved, rules) if r.token == moved.deadline_token]
     assert "missed" in {r.kind for r in records}  # missed at once, as for any late case
+
+
+def test_a_row_with_its_outcome_opens_closed_at_its_date_with_nothing_to_chase() -> None:
+    rules = rules_for("nb")  # workflow.history_import: {closed_stage: closed}
+    imported_at = RECEIVED + timedelta(days=400)
+    closed_at = RECEIVED + timedelta(days=20)
+    fact = registered(rules, RECEIVED).model_copy(
+        update={
+            "imported": True,
+            "registered_at": imported_at,
+            "closed_outcome": "credit_note",
+            "closed_at": closed_at,
+        }
+    )
+    decision = open_for_complaint(fact, rules, imported_at)
+    case = decision.case
+    assert case.stage == "closed" and case.terminal
+    assert (case.outcome, case.closed_at, case.nonconformity) == ("credit_note", closed_at, False)
+    assert case.visits[0].entered_at == RECEIVED and case.visits[0].left_at == closed_at
+    assert case.on_time is None and all(v.on_time is None for v in case.visits)
+    assert deadlines.plan(case, rules) == [] and deadlines.over_at_import(case, rules) == []
+    assert case.clocks == []  # no clock started, judged or chased
+    opened, closed = decision.facts
+    assert isinstance(opened, CaseOpened) and opened.stage == "closed"
+    assert isinstance(closed, CaseClosed) and closed.closed_at == closed_at
+    assert closed.outcome == "credit_note" and closed.on_time is None
+    assert [e.what for e in case.history] == ["opened_closed"]
+    assert case.history[0].changes == {
+        "outcome": "credit_note",
+        "closed_at": "2025-03-23T01:00:00+00:00",
+    }
