@@ -21,10 +21,16 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from services.common.contracts.complaint import ComplaintSubmission
+from services.common.rules.checks_people import (
+    Holding,
+    PeopleFileError,
+    read_people,
+    unheld_errors,
+)
 from services.common.rules.coverage import coverage_warnings
 from services.common.rules.engine import due, evaluate_triggers, score_band
 from services.common.rules.errors import CalendarCoverageError, DurationError, RuleFileErrors
-from services.common.rules.loader import load_rules
+from services.common.rules.loader import errors_at, load_rules
 from services.common.rules.replay import decide, differences, iso_utc
 from services.common.rules.schema import SiteRules
 
@@ -44,6 +50,13 @@ def register(subparsers: Any) -> None:
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.add_argument(
         "--now", metavar="ISO-TIME", help="judge calendar coverage as of this time (default: now)"
+    )
+    check.add_argument(
+        "--people",
+        metavar="FILE",
+        help="a directory export (the desk's GET /admin/people JSON, or the CSV of "
+        "`qloop users import`): a department or role in a notify or copy list that no "
+        "person holds is an error",
     )
     check.set_defaults(func=_guarded(_check))
 
@@ -94,9 +107,14 @@ def _guarded(command: Any) -> Any:
 def _check(args: argparse.Namespace) -> int:
     failed = False
     now = _parse_now(args.now)
+    people = _read_people(args.people)
     for path in args.paths:
         try:
             rules = load_rules(path)
+            if people is not None:
+                unheld = unheld_errors(rules, people, args.people)
+                if unheld:
+                    raise RuleFileErrors(errors_at(path, unheld))
         except RuleFileErrors as exc:
             failed = True
             for error in exc.errors:
@@ -106,6 +124,15 @@ def _check(args: argparse.Namespace) -> int:
         for warning in coverage_warnings(rules, now):
             print(f"{path}: warning: {warning}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _read_people(path: str | None) -> list[Holding] | None:
+    if path is None:
+        return None
+    try:
+        return read_people(Path(path))
+    except PeopleFileError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _parse_now(text: str | None) -> datetime:

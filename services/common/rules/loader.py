@@ -36,6 +36,14 @@ def load_rules(path: str | FsPath) -> SiteRules:
     return rules
 
 
+def errors_at(path: str | FsPath, problems: list[tuple[Path, str]]) -> list[RuleError]:
+    """Problems found on a loaded rule file (paths in its YAML), at FILE:LINE:COLUMN of
+    the file or fragment that wrote each (checks that need more than the file, such as
+    a directory export)."""
+    tree = _read_with_includes(FsPath(path), str(path), hashlib.sha256(), seen=())
+    return [_error_at(tree, where, message) for where, message in problems]
+
+
 def _read_with_includes(path: FsPath, shown: str, digest: Any, seen: tuple[FsPath, ...]) -> Located:
     try:
         raw = path.read_bytes()
