@@ -240,8 +240,9 @@ async def caller(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Caller:
     """FastAPI dependency: a person's bearer token (`Authorization: Bearer ...`) or a
-    system's key (`X-API-Key`); 401 when neither is valid."""
-    if bearer is not None and bearer.credentials:
+    system's key (`X-API-Key`); 401 when neither is valid. A request that sends a key is
+    the key's, whatever else it sends: one identity, the one stated explicitly."""
+    if not x_api_key and bearer is not None and bearer.credentials:
         return Caller.of_person(await _verified(request, bearer.credentials))
     ring: KeyRing = request.app.state.keyring
     key = ring.identify(x_api_key) if x_api_key else None

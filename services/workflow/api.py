@@ -148,6 +148,8 @@ async def list_cases(
 ) -> dict[str, Any]:
     if site is not None:
         ensure_site(key, site)
+        if site not in service.rulebook.sites:
+            raise HTTPException(404, f"no site {site!r}: no rule file declares it")
     sites = [site] if site else key.visible_sites(service.rulebook.sites)
     now = service.clock.now()
     query = CaseQuery(sites, stage, now if overdue else None, open_only, limit, offset)
@@ -159,6 +161,8 @@ async def list_cases(
 async def worklist(service: Service, key: Reader, site: str | None = None) -> dict[str, Any]:
     if site is not None:
         ensure_site(key, site)
+        if site not in service.rulebook.sites:
+            raise HTTPException(404, f"no site {site!r}: no rule file declares it")
     sites = [site] if site else key.visible_sites(service.rulebook.sites)
     roles_at = {s: key.roles_at(s) for s in sites}
     now = service.clock.now()

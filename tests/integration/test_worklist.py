@@ -59,4 +59,7 @@ async def test_a_case_moves_between_worklists_and_a_person_sees_theirs(
 
     quality = {"Authorization": f"Bearer {issuer.token('qe', {'sz': ['quality']})}"}
     theirs = (await client.get("/worklist?site=sz", headers=quality)).json()
+    everywhere = {"Authorization": f"Bearer {issuer.token('hq', {'nowhere': ['quality']})}"}
+    unknown = await client.get("/worklist?site=nowhere", headers=everywhere)
+    assert unknown.status_code == 404 and "nowhere" in unknown.text  # not a crash
     assert older.case.id not in [c["id"] for c in theirs["items"]]  # not at investigate yet

@@ -56,7 +56,8 @@ def test_firing_announces_and_repeats_while_the_stage_lasts() -> None:
     facts, again = deadlines.fire(manager, d.case, d.rules, now)
     escalated = facts[0]
     assert isinstance(escalated, CaseEscalated) and escalated.reason == "deadline_missed"
-    assert escalated.departments == ("quality",)  # the case owner; no sz department is "manager"
+    # the case owner and the management office, which holds the manager (seed 003 4.3)
+    assert escalated.departments == ("quality", "management")
     assert escalated.notify == ("case_owner", "manager")
     assert again is not None and again.occurrence == 1
     assert again.fire_at == manager.fire_at + timedelta(days=1) and again.id != manager.id
