@@ -187,6 +187,8 @@ async def test_campaign_dispatch_answer_score_and_actions_once(
             ("item-at-or-below-70", "pmc"),
             ("item-at-or-below-70", "sales"),
         ]
+        # Due by the site's survey.action_due (20 working days) from when they were raised.
+        assert all(a.data.due is not None and a.data.due > a.data.raised_at for a in actions)
 
         # The second contact answers after the window (Tuesday 11 March): kept, not returned.
         r.clock.set(datetime(2025, 3, 11, 2, 0, tzinfo=UTC))

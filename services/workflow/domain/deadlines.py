@@ -147,7 +147,8 @@ def applies(deadline: Deadline, case: Case | None) -> bool:
     if case is None or case.terminal:
         return False
     if deadline.stage == CASE_SCOPE:
-        return deadline.token == case_token(case) and case.case_due_met is None
+        current = deadline.token == case_token(case) and case.case_due == deadline.due
+        return current and case.case_due_met is None
     if chased.is_chased(deadline.token):
         return chased.applies(case, deadline.token, deadline.due)
     return deadline.token == case.deadline_token

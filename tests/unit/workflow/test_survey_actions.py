@@ -150,6 +150,10 @@ def test_an_action_still_firing_goes_back_to_act_due_again() -> None:
     planned = deadlines.plan(again, rules)
     assert {p.token for p in planned if p.stage == "case"} == {"case.r2"}
     assert all(deadlines.applies(p, again) for p in planned if p.stage == "case")
+    first_round = open_for_action(
+        _request(_raised(rules, items={"pass_rate": 60.0})), "nb", rules, RAISED
+    ).case
+    assert not any(deadlines.applies(p, again) for p in deadlines.plan(first_round, rules))
 
 
 def test_a_suggestion_is_verified_by_the_band_of_the_next_score() -> None:
