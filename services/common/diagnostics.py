@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 
 from services.common.contracts.diagnostic import DiagnosticPing
 from services.common.contracts.envelope import SITE_PATTERN, Envelope
 from services.common.contracts.registry import new_event
+from services.common.http import guarded_router
 from services.common.messaging.consumer import Handler, Outcome
 from services.common.runtime import ServiceContext, service_context
 from services.common.storage.once import insert_once
@@ -24,7 +25,7 @@ from services.common.storage.updates import merge
 SENT = "diagnostics"
 RECEIVED = "diagnostic_pings"
 
-router = APIRouter(tags=["diagnostics"])
+router = guarded_router(tags=["diagnostics"])
 
 
 @router.post("/diagnostics/ping", status_code=202)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import Depends, HTTPException, Query
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 
@@ -33,6 +33,7 @@ from services.common.auth import Caller, ensure_site, require
 from services.common.contracts.envelope import SITE_PATTERN, Envelope
 from services.common.contracts.privacy import CustomerErasureCompleted, CustomerErasureRequested
 from services.common.contracts.registry import new_event
+from services.common.http import guarded_router
 from services.common.messaging.consumer import Handler, Outcome, Rejected
 from services.common.messaging.topology import QueueSpec
 from services.common.rulebook import UnknownSite
@@ -196,7 +197,7 @@ async def run_retention(ctx: ServiceContext) -> None:
 
 
 # --- HTTP ---------------------------------------------------------------------------------
-router = APIRouter(tags=["privacy"])
+router = guarded_router(tags=["privacy"])
 Officer = Annotated[Caller, Depends(require("privacy"))]
 Context = Annotated[ServiceContext, Depends(service_context)]
 Site = Annotated[str, Query(pattern=SITE_PATTERN)]

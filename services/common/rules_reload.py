@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.common.auth import Caller, require
+from services.common.http import guarded_router
 from services.common.rulebook import Rulebook, fingerprint
 from services.common.rules import RuleFileErrors
 from services.common.rules.coverage import coverage_end
 from services.common.runtime import ServiceContext, service_context
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["operations"])
+router = guarded_router(tags=["operations"])
 
 
 class RulesMetrics:
@@ -114,8 +116,18 @@ async def reload_rules(
             status_code=422,
             content={
                 "detail": "rules refused",
-                "errors": errors,
+                "code": "rules_refused",
+                "reason": f"{len(errors)} errors in the rule files; the last good rules stay",
+                "errors": [_located(error) for error in errors],
                 "in_force": ctx.rulebook.versions(),
             },
         )
     return {"in_force": ctx.rulebook.versions()}
+
+
+def _located(error: str) -> dict[str, str]:
+    """A rule file error as the one 422 shape has it: `FILE:LINE:COLUMN` and the message."""
+    found = re.match(r"(.+?:\d+:\d+): (.*)", error, re.S)
+    return (
+        {"field": found[1], "message": found[2]} if found else {"field": "rules", "message": error}
+    )

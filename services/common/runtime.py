@@ -27,6 +27,7 @@ from pymongo import AsyncMongoClient, IndexModel
 
 from services.common.auth import KeyRing
 from services.common.clock import Clock, SystemClock
+from services.common.http import UniformRefusals, declare_refusals
 from services.common.messaging.consumer import EventConsumer, Handler, user_of
 from services.common.messaging.publisher import EventPublisher
 from services.common.messaging.topology import QueueSpec, declare, events_exchange, rabbit_queue
@@ -336,6 +337,8 @@ def create_service_app(
     # /docs and /redoc from assets in the installed fastapi-offline, not a CDN: plants
     # often run without internet.
     app = FastAPIOffline(title=f"qloop {definition.name}", lifespan=lifespan)
+    app.add_middleware(UniformRefusals)
+    _declaring_refusals(app)
     app.state.registry = registry
     app.state.keyring = KeyRing.from_file(settings.api_keys_file)
     app.state.tokens = token_verifier(settings)
@@ -346,6 +349,19 @@ def create_service_app(
     for router in definition.routers:
         app.include_router(router)
     return app
+
+
+def _declaring_refusals(app: FastAPI) -> None:
+    """The OpenAPI document declares each route's refusals (`declare_refusals`), routes
+    added after `create_service_app` returned included."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_refusals(generate(), app.routes)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def token_verifier(settings: ServiceSettings) -> TokenVerifier | None:

@@ -80,6 +80,9 @@ async def test_a_person_signs_in_and_acts_within_their_roles_only(
     bad = person("nobody", site="sz", departments=["qa"])
     refused = await desk.post("/admin/people", json=bad, headers=admin)
     assert refused.status_code == 422 and "site 'sz' has no department 'qa'" in refused.text
+    said = refused.json()  # the one 422 shape, the sentence kept in `detail`
+    assert said["code"] == "invalid" and said["reason"] == said["detail"]
+    assert said["errors"] == [{"field": "body", "message": said["detail"]}]
 
     async def jwks() -> Mapping[str, Any]:
         document: Mapping[str, Any] = (await desk.get("/.well-known/jwks.json")).json()

@@ -53,8 +53,10 @@ async def test_hot_reload_takes_good_rules_and_keeps_the_last_good_on_errors(
         )
         reply = await client.post("/admin/rules/reload", headers={"X-API-Key": keys["ops"]})
         assert reply.status_code == 422
-        [error] = reply.json()["errors"]
-        assert error.startswith(f"{default}:") and "timezone" in error
+        refusal = reply.json()
+        [error] = refusal["errors"]  # the one 422 shape: where (FILE:LINE:COLUMN) and what
+        assert error["field"].startswith(f"{default}:") and "timezone" in error["message"]
+        assert refusal["code"] == "rules_refused" and refusal["reason"]
         assert ctx.rulebook.versions()["demo"] == good
         metrics = (await client.get("/metrics")).text
         assert 'qloop_rules_reloads_total{result="failed"}' in metrics

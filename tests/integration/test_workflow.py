@@ -170,6 +170,9 @@ async def test_http_commands_refusals_history_and_8d(
         assert moved.status_code == 200 and moved.json()["stage"] == "acknowledge"
         missing = await client.post(url, json={"action": "acknowledge"}, headers=cs)
         assert missing.status_code == 422 and missing.json()["detail"]["fields"] == ["team"]
+        said = missing.json()  # the one 422 shape beside the workflow's own detail
+        assert said["code"] == said["detail"]["code"] == "missing_fields"
+        assert [e["field"] for e in said["errors"]] == ["team"] and said["reason"]
         ok = await client.post(
             url, json={"action": "acknowledge", "fields": {"team": ["QA"]}}, headers=cs
         )
