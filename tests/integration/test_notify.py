@@ -5,10 +5,10 @@ the service's API key, as from the desk."""
 
 from __future__ import annotations
 
-import json
-import threading
+import shutil
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -16,38 +16,42 @@ import pytest
 from aiosmtpd.controller import Controller
 from pymongo import AsyncMongoClient
 
+from services.common.clock import ManualClock
 from services.common.contracts.registry import to_json
 from services.common.messaging.topology import EVENTS_EXCHANGE
 from services.common.settings import ServiceSettings
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
+from tests.support.fake_desk import fake_desk
 from tests.support.infra import Infra
 from tests.support.services import running
 from tests.support.waiting import eventually
-from tests.unit.notify.test_notify_email import PEOPLE, Catcher, free_port, registered_envelope
+from tests.unit.notify.test_notify_email import (
+    PEOPLE,
+    START,
+    Catcher,
+    free_port,
+    registered_envelope,
+)
+from tests.unit.notify.test_notify_triggers import (
+    answered,
+    campaign_opened,
+    missed_item,
+    opened,
+    reopened,
+    stage_changed,
+)
+from tests.unit.notify.test_notify_triggers import envelope as fact_envelope
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "notify-test-key"
 
 
 @pytest.fixture
 def desk() -> Iterator[str]:
-    class People(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            ok = self.path == "/admin/people" and self.headers.get("X-API-Key") == KEY
-            body = json.dumps({"items": PEOPLE, "count": len(PEOPLE)}).encode()
-            self.send_response(200 if ok else 401)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(body if ok else b"{}")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), People)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with fake_desk(PEOPLE, KEY) as url:
+        yield url
 
 
 async def test_registered_complaint_mailed_once_to_each(
@@ -89,3 +93,82 @@ async def test_registered_complaint_mailed_once_to_each(
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
         await client.drop_database(f"{settings.database}_notify")
         await client.close()
+
+
+async def test_every_new_trigger_mails_the_right_people(
+    infra: Infra, settings: ServiceSettings, site: str, tmp_path: Path
+) -> None:
+    """On a copy of the wx rules under this test's own site: an approval asked, a CAPA
+    item missed (its owner a person), a recurrence reopening (the case's team and the GM),
+    a survey action's case opened, and a campaign's response rate judged low before its
+    window ends (the clock moved by hand) each mail their people, once."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules" / "shared", rules / "shared")
+    text = (ROOT / "rules" / "bands-company.yaml").read_text(encoding="utf-8")
+    (rules / "site.yaml").write_text(text.replace("  id: wx\n", f"  id: {site}\n", 1), "utf-8")
+    people = [
+        {"id": pid, "name": pid, "email": f"{pid}@wx.test", "language": "en",
+         "grants": [{"site": site, "departments": [department]}]}
+        for pid, department in (("qc", "quality_control"), ("mkt", "marketing"),
+                                ("gm", "gm_office"), ("line", "production"))
+    ]  # fmt: skip
+    catcher = Catcher()
+    smtp = Controller(catcher, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    clock = ManualClock(START)
+    try:
+        with fake_desk(people, KEY) as desk_url:
+            configured = NotifySettings(
+                **settings.model_dump(exclude={"rules_dir"}), rules_dir=rules,
+                notify_desk_url=desk_url, notify_desk_api_key=KEY,
+                notify_smtp_port=smtp.port, notify_send_seconds=0.1,
+            )  # fmt: skip
+            async with running(create_app(configured, clock=clock)) as (_, ctx):
+                await publish(infra, site, [("case.opened", opened(owner="quality_control"))])
+                await eventually(lambda: ctx.db["notify_cases"].find_one({}), timeout=20)
+                due = START + timedelta(days=14)
+                await publish(infra, site, [
+                    ("case.stage_changed", stage_changed("approval")),
+                    ("case.deadline_missed", missed_item("line")),
+                    ("case.reopened", reopened()),
+                    ("case.opened", opened(origin="survey_action", owner="marketing")),
+                    ("survey.campaign_opened", campaign_opened(10, due)),
+                ])  # fmt: skip
+                await eventually(lambda: ctx.db["notify_campaigns"].find_one({}), timeout=20)
+                await publish(infra, site, [("survey.answered", answered(1))])
+                await eventually(lambda: _returned(ctx.db), timeout=20)
+                clock.set(due - timedelta(hours=1))  # inside the last working day
+
+                async def six_sent() -> bool:
+                    queue = await ctx.db["notify_queue"].find_one({})
+                    return len(catcher.mails) >= 6 and queue is None
+
+                await eventually(six_sent, timeout=20)
+    finally:
+        smtp.stop()
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
+        await client.drop_database(f"{settings.database}_notify")
+        await client.close()
+    assert sorted((rcpt[0], str(mail["Subject"])) for rcpt, mail in catcher.mails) == [
+        ("gm@wx.test", "Case SZ-000001 awaits your approval (Approval)"),
+        ("gm@wx.test", "Case SZ-000001 reopened: recurrence"),
+        ("line@wx.test", "Case SZ-000001: action missed: Replace the die"),
+        ("mkt@wx.test", "Survey action SZ-000001 assigned (Acme Auto)"),
+        ("mkt@wx.test", "Survey wx-2026-1: response rate 10% is below the target of 80%"),
+        ("qc@wx.test", "Case SZ-000001 reopened: recurrence"),
+    ]
+
+
+async def _returned(db: Any) -> bool:
+    found = await db["notify_campaigns"].find_one({})
+    return bool(found and found.get("returned"))
+
+
+async def publish(infra: Infra, site: str, facts: list[tuple[str, Any]]) -> None:
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with connection:
+        exchange = await (await connection.channel()).get_exchange(EVENTS_EXCHANGE)
+        for type_, data in facts:
+            envelope = fact_envelope(type_, data, site)
+            message = aio_pika.Message(to_json(envelope), message_id=str(envelope.id))
+            await exchange.publish(message, routing_key=f"{site}.{type_}")

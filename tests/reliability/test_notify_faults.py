@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import threading
 import uuid
@@ -19,7 +18,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from services.common.rulebook import Rulebook
 from services.common.settings import ServiceSettings
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
+from tests.support.fake_desk import fake_desk
 from tests.support.processes import ROOT, ServiceProcess, free_port
 from tests.support.services import running
 from tests.support.waiting import eventually
@@ -85,22 +84,8 @@ def people(site: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def desk(people: list[dict[str, Any]]) -> Iterator[str]:
-    class People(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            ok = self.path == "/admin/people" and self.headers.get("X-API-Key") == KEY
-            body = json.dumps({"items": people, "count": len(people)}).encode()
-            self.send_response(200 if ok else 401)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(body if ok else b"{}")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), People)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with fake_desk(people, KEY) as url:
+        yield url
 
 
 @pytest.fixture

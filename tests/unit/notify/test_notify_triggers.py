@@ -139,17 +139,20 @@ def test_a_complaint_case_opening_tells_nobody_its_registration_told() -> None:
     assert asyncio.run(notifier.record(envelope("case.opened", opened()))) == 0
 
 
-def test_a_recurrence_reopening_tells_the_case_team_and_management_review() -> None:
-    notifier = notifier_at()
-    reopened = CaseReopened(
+def reopened() -> CaseReopened:
+    return CaseReopened(
         case_id="sz-case-1", complaint_number="SZ-000001", from_stage="closed",
         to_stage="investigate", reason="recurrence", by_case_id="sz-case-9",
         reopened_at=START,
     )  # fmt: skip
 
+
+def test_a_recurrence_reopening_tells_the_case_team_and_management_review() -> None:
+    notifier = notifier_at()
+
     async def run() -> None:
         await notifier.record(envelope("case.opened", opened(owner="quality")))
-        await notifier.record(envelope("case.reopened", reopened))
+        await notifier.record(envelope("case.reopened", reopened()))
 
     asyncio.run(run())
     assert told(notifier) == {
