@@ -287,7 +287,13 @@ class MongoCaseStore:
         here (scan.py)."""
         counts = CaseCounts()
         if self._id_filters_only:
-            fields = dict.fromkeys((*COUNTED, "due_provisional", "clocks.provisional"), 1)
+            marks = (
+                "due_provisional",
+                "clocks.provisional",
+                "case_due_provisional",
+                "case_due_met",
+            )
+            fields = dict.fromkeys((*COUNTED, *marks), 1)
             async with contextlib.aclosing(batches(self._cases, fields)) as read:
                 async for documents in read:
                     for d in documents:
@@ -311,7 +317,11 @@ class MongoCaseStore:
         ]
         async for d in await self._cases.aggregate(pipeline):
             _count(counts, d["_id"], int(d["n"]))
-        either = [{"due_provisional": True}, {"clocks.provisional": True}]
+        either = [
+            {"due_provisional": True},
+            {"clocks.provisional": True},
+            {"case_due_provisional": True, "case_due_met": None},
+        ]
         found = self._cases.find({"terminal": False, "$or": either}, {"_id": 1, "site": 1})
         async for d in found:
             counts.provisional.setdefault(d["site"], set()).add(d["_id"])
@@ -322,10 +332,14 @@ COUNTED = ("site", "stage", "terminal", "origin", "repeat")  # the fields `count
 
 
 def _provisional(document: dict[str, Any]) -> bool:
-    """A due time of the case is an estimate: its stage's, or a clock's (a stopped clock's
-    mark no longer matters, and is cleared by the calendar watch when it reads the case)."""
+    """A due time of the case is an estimate: its stage's, a clock's (a stopped clock's
+    mark no longer matters, and is cleared by the calendar watch when it reads the case), or
+    a survey action's still chased."""
     clocks = document.get("clocks") or []
-    return bool(document.get("due_provisional")) or any(c.get("provisional") for c in clocks)
+    action = document.get("case_due_provisional") and document.get("case_due_met") is None
+    return bool(document.get("due_provisional") or action) or any(
+        c.get("provisional") for c in clocks
+    )
 
 
 def _count(counts: CaseCounts, group: dict[str, Any], n: int) -> None:

@@ -14,8 +14,9 @@ from datetime import datetime
 
 from services.common.contracts.cases import CaseDeadlineChanged
 from services.common.rules import SiteRules
-from services.workflow.domain import clocks, history, stages
+from services.workflow.domain import clocks, history, stages, survey_actions
 from services.workflow.domain.case import Case, ClockRun, instant
+from services.workflow.domain.deadlines import CASE_SCOPE
 from services.workflow.domain.decisions import Decision
 
 SYSTEM = "system:workflow"
@@ -23,22 +24,27 @@ REASON = "calendar_changed"
 
 
 def provisional(case: Case) -> bool:
-    """The case has a due time (its stage's, or a running clock's) still an estimate."""
+    """The case has a due time (its stage's, a running clock's, or a survey action's still
+    chased) still an estimate."""
     running = (r for r in case.clocks if r.stopped_at is None)
-    return not case.terminal and (case.due_provisional or any(r.provisional for r in running))
+    action = case.case_due_provisional and case.case_due_met is None
+    return not case.terminal and (
+        case.due_provisional or action or any(r.provisional for r in running)
+    )
 
 
 def recompute(case: Case, rules: SiteRules, now: datetime) -> Decision | None:
-    """The case with its provisional due times (the stage's and its running clocks')
-    computed on the rules' calendar; None when nothing changes."""
+    """The case with its provisional due times (the stage's, its running clocks' and a
+    survey action's) computed on the rules' calendar; None when nothing changes."""
     if case.terminal:
         return None
     stage = _stage(case, rules, now)
     new = stage.case if stage is not None else case.model_copy(deep=True)
+    decision = stage or Decision(new)
+    action = _action_due(new, rules, instant(now), decision)
     moved = clocks.recompute(new, rules)
     if not moved:
-        return stage
-    decision = stage or Decision(new)
+        return decision if stage is not None or action else None
     now = instant(now)
     for run in moved:
         old = next(r for r in case.clocks if (r.clock, r.run) == (run.clock, run.run))
@@ -95,6 +101,51 @@ def _stage(case: Case, rules: SiteRules, now: datetime) -> Decision | None:
         rules_version=rules.rules_version,
     )
     return Decision(new, list(facts))
+
+
+def _action_due(case: Case, rules: SiteRules, now: datetime, decision: Decision) -> bool:
+    """A survey action's provisional due time computed again (in place): whether it changed."""
+    fresh = survey_actions.recomputed(case, rules)
+    if fresh is None or case.case_due is None:
+        return False
+    due, previous = instant(fresh.at), case.case_due
+    if due == previous and fresh.provisional:
+        return False
+    was_provisional, case.case_due_provisional = case.case_due_provisional, fresh.provisional
+    if due != previous:
+        case.case_due = due
+        case.case_due_revisions += 1  # a new token: the old records no longer apply
+        decision.facts.append(
+            CaseDeadlineChanged(
+                case_id=case.id,
+                complaint_number=case.complaint_number,
+                stage=CASE_SCOPE,
+                previous_due=previous,
+                due=due,
+                previous_provisional=was_provisional,
+                provisional=fresh.provisional,
+                owner_department=case.owner_department,
+                reason=REASON,
+                changed_at=now,
+                rules_version=rules.rules_version,
+            )
+        )
+    history.record(
+        case,
+        at=now,
+        actor=SYSTEM,
+        roles=[],
+        what="deadline_recomputed",
+        from_stage=case.stage,
+        to_stage=case.stage,
+        changes={
+            "case_due": {"from": previous.isoformat(), "to": due.isoformat()},
+            "provisional": fresh.provisional,
+        },
+        reason=REASON,
+        rules_version=rules.rules_version,
+    )
+    return True
 
 
 def _clock_changed(

@@ -167,6 +167,8 @@ class Case(Model):
     # survey verification stage) or closed: chased until then, None while it runs.
     case_due_met: bool | None = None
     case_due_round: int = 1  # due again after a verification found the action not effective
+    case_due_from: datetime | None = None  # what `case_due` counts from (raised, acting again)
+    case_due_revisions: int = 0  # times `case_due` moved when computed on a newer calendar
     # Since when a survey action waits for the customer's next survey result (None: not
     # waiting); listed meanwhile in the `survey_waits` read model (store_waits.py).
     awaiting_survey_since: datetime | None = None

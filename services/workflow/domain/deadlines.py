@@ -72,8 +72,10 @@ def plan(case: Case, rules: SiteRules, *, with_past: bool = False) -> list[Deadl
 
 
 def case_token(case: Case) -> str:
-    """The token of a case-wide due: `case`, then `case.r<n>` each time it is due again."""
-    return CASE_SCOPE if case.case_due_round == 1 else f"{CASE_SCOPE}.r{case.case_due_round}"
+    """The token of a case-wide due: `case`, then `case.r<n>` each time it is due again,
+    `.c<n>` after its due time moved on a newly published calendar."""
+    token = CASE_SCOPE if case.case_due_round == 1 else f"{CASE_SCOPE}.r{case.case_due_round}"
+    return f"{token}.c{case.case_due_revisions}" if case.case_due_revisions else token
 
 
 def _live(case: Case, planned: list[Deadline], imported: datetime) -> list[Deadline]:

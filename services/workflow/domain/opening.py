@@ -103,6 +103,7 @@ def open_for_action(
         stage=entry or rules.workflow.initial,
         case_due=due,
         case_due_provisional=provisional,
+        case_due_from=instant(request.raised_at or now),
         opened_at=now,
         rules_version=rules.rules_version,
     )

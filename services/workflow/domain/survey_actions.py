@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.common.rules import SiteRules, survey_action_due
+from services.common.rules import DueTime, SiteRules, survey_action_due
 from services.workflow.domain.case import Case, instant
 
 
@@ -40,6 +40,17 @@ def after_entering(rules: SiteRules, case: Case, now: datetime) -> None:
         case.case_due_provisional = due is not None and due.provisional
         case.case_due_met = None
         case.case_due_round += 1
+        case.case_due_from, case.case_due_revisions = now, 0
+
+
+def recomputed(case: Case, rules: SiteRules) -> DueTime | None:
+    """A survey action's provisional due time still chased, computed again on the rules'
+    calendar from the same start (None: nothing to compute)."""
+    if not case.case_due_provisional or case.case_due_met is not None:
+        return None
+    if case.case_due_from is None or case.terminal:
+        return None
+    return survey_action_due(rules, str(case.source_facts.get("trigger")), case.case_due_from)
 
 
 def _judge(case: Case, now: datetime) -> None:

@@ -4,20 +4,23 @@ owner -> act -> verify in the customer's next survey -> closed), verified by the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.common.contracts.cases import CaseClosed, CaseStageChanged
+from services.common.contracts.cases import CaseClosed, CaseDeadlineChanged, CaseStageChanged
 from services.common.contracts.surveys import SurveyScored
-from services.common.rules import SiteRules
+from services.common.rules import SiteRules, load_rules
 from services.survey.domain import actions as survey_actions
 from services.workflow.domain import deadlines, survey_verification
+from services.workflow.domain.calendar_change import provisional, recompute
 from services.workflow.domain.case import Case
 from services.workflow.domain.commands import CorrectiveActionRequest, ExecuteTransition
 from services.workflow.domain.opening import open_for_action
 from services.workflow.domain.transitions import execute
+from tests.support.calendars import calendar_block, write_site
 from tests.unit.workflow.builders import rules_for
 
 pytestmark = pytest.mark.unit
@@ -178,3 +181,34 @@ def test_a_result_that_does_not_measure_the_item_leaves_the_action_waiting() -> 
     assert survey_verification.verdict(case, follow_up, rules) is None
     assert survey_verification.result_key("nb", _scored(scope="response")) is None
     assert survey_verification.result_key("nb", _scored()) == "nb|C-7"
+
+
+def test_a_due_time_in_an_unpublished_year_is_provisional_until_the_year_is_known(
+    tmp_path: Path,
+) -> None:
+    def nb(name: str, **calendar: Any) -> SiteRules:
+        site = write_site(tmp_path / name, "qds-company.yaml", calendar=calendar_block(**calendar))
+        return load_rules(site)
+
+    raised = datetime(2026, 12, 29, 1, 0, tzinfo=UTC)  # Tuesday 09:00 in Ningbo
+    old = nb("2026", last_year=2026)
+    ctx = survey_actions.Context("nb-2026-12", "inv-9", raised, "C-7", "Beta Ltd")
+    [(action, _)] = survey_actions.raise_actions(
+        old, ctx, survey_actions.Measures(items={"pass_rate": 50.0}), ("item_score",)
+    )
+    assert action.due is not None and action.due_provisional  # 20 working days into 2027
+    case = open_for_action(_request(action), "nb", old, raised).case
+    assert case.case_due == action.due and case.case_due_provisional and provisional(case)
+    before = deadlines.plan(case, old)
+    published = nb("2027", last_year=2027, extra_holidays=(date(2027, 1, 5),))
+    decision = recompute(case, published, raised + timedelta(days=1))
+    assert decision is not None
+    moved = decision.case
+    assert moved.case_due is not None and moved.case_due > action.due
+    assert not moved.case_due_provisional and not provisional(moved)
+    [changed] = decision.facts
+    assert isinstance(changed, CaseDeadlineChanged) and changed.stage == "case"
+    assert (changed.previous_due, changed.due) == (action.due, moved.case_due)
+    assert not any(deadlines.applies(p, moved) for p in before)  # the old records are void
+    assert all(deadlines.applies(p, moved) for p in deadlines.plan(moved, published))
+    assert recompute(moved, published, raised + timedelta(days=2)) is None  # once
