@@ -22,6 +22,7 @@ from services.common.settings import ServiceSettings
 from services.common.storage.locks import DocumentLocks
 from services.workflow.domain.opening import open_for_complaint
 from services.workflow.store_mongo import MongoCaseStore
+from tests.support.accessibility import violations
 from tests.support.keys import write_key_file
 from tests.support.processes import ROOT, service_process
 from tests.unit.workflow.builders import Driver, registered, rules_for, to_review
@@ -105,15 +106,32 @@ async def test_a_clerk_signs_in_finds_the_case_and_moves_it_on(
                             "/admin/people", json=person, headers={"X-API-Key": keys["admin"]}
                         )
                         assert added.status_code == 201, added.text
+                FOUND.clear()
                 await _in_the_browser(playwright_api, base, case_id, to_approve)
+    assert FOUND == {}  # no page with an accessibility violation
 
 
-async def _sign_in(page: Any, base: str, login: str) -> None:
+async def _sign_in_by_keyboard(page: Any, base: str, login: str) -> None:
+    """Tab to each field in order, type, and send with Enter: no mouse."""
     await page.goto(f"{base}/sign-in")
-    await page.fill("#login", login)
-    await page.fill("#password", PASSWORD)
-    await page.click("form[action='/sign-in'] button[type=submit]")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "login"
+    await page.keyboard.type(login)
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "password"
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
     await page.wait_for_url(f"{base}/work")
+
+
+FOUND: dict[str, list[str]] = {}
+
+
+async def _accessible(page: Any, name: str) -> None:
+    """axe-core's WCAG A/AA findings on the page as it stands, kept by page name."""
+    found = await violations(page)
+    if found:
+        FOUND[name] = found
 
 
 async def _in_the_browser(playwright_api: Any, base: str, case_id: str, to_approve: str) -> None:
@@ -122,8 +140,12 @@ async def _in_the_browser(playwright_api: Any, base: str, case_id: str, to_appro
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = await browser.new_page(locale="zh-CN", viewport={"width": 1200, "height": 900})
+            # The checker really checks: an unlabelled input and an image without text.
+            await page.set_content("<html><body><input><img src='x.png'></body></html>")
+            assert {v.split(":")[0] for v in await violations(page)} >= {"label", "image-alt"}
             await page.goto(f"{base}/sign-in")
             assert await page.locator("h1").inner_text() == "登录 qloop"
+            await _accessible(page, "sign-in")
             await page.fill("#login", "li.na")
             await page.fill("#password", "wrong password")
             await page.click("button[type=submit]")
@@ -137,8 +159,10 @@ async def _in_the_browser(playwright_api: Any, base: str, case_id: str, to_appro
             assert "接收登记" in await row.inner_text()  # the stage's name, in Chinese
             assert "24小时内响应客户" in await row.inner_text()  # a running clock, named
             assert "UTC" not in await page.content()
+            await _accessible(page, "my work")
             await row.locator("a").click()
             await page.wait_for_url(f"{base}/cases/{case_id}")
+            await _accessible(page, "case")
             form = page.locator("#action-register")
             await form.locator("button[type=submit]").click()
             await page.wait_for_url(f"{base}/cases/{case_id}")
@@ -179,6 +203,7 @@ async def _register_a_complaint(page: Any, base: str, shots: bool) -> None:
     assert await page.locator("#f-customer_id-error").inner_text() == "请填写此项。"
     assert await page.locator("#f-quantity-error").inner_text() == "请输入整数。"
     assert await page.input_value("#f-customer_name") == "华东汽车零部件有限公司"
+    await _accessible(page, "register, with errors")
     if shots:
         await page.screenshot(path=str(ROOT / "docs" / "desk-register-zh.png"), full_page=True)
     await page.fill("#f-customer_id", "C-1001")
@@ -197,6 +222,7 @@ async def _read_the_reports(page: Any, base: str, shots: bool) -> None:
     site's name, not its id."""
     await page.click("header >> text=报表")
     await page.wait_for_url(f"{base}/reports")
+    await _accessible(page, "reports")
     await page.click("#reports-sz >> text=看板")
     await page.wait_for_url(f"{base}/reports/sz/dashboard")
     title = await page.locator("#title").inner_text()
@@ -205,6 +231,7 @@ async def _read_the_reports(page: Any, base: str, shots: bool) -> None:
     assert "收到的投诉" in tiles and "Complaints received" not in tiles
     assert await page.locator(".chart svg").count() == 5
     assert "缺陷类型柏拉图" in await page.inner_html("#chart-pareto")
+    await _accessible(page, "dashboard")
     if shots:
         await page.screenshot(path=str(ROOT / "docs" / "desk-dashboard-zh.png"), full_page=True)
     await page.click("text=全部报表")
@@ -212,6 +239,7 @@ async def _read_the_reports(page: Any, base: str, shots: bool) -> None:
     heading = await page.locator(".report h1").inner_text()
     assert heading.startswith("月度汇总 — 深圳工厂 — "), heading
     assert "本月反馈" in await page.locator(".report").inner_text()
+    await _accessible(page, "monthly summary")
 
 
 async def _approve_with_a_signature(browser: Any, base: str, case_id: str, shots: bool) -> None:
@@ -219,7 +247,7 @@ async def _approve_with_a_signature(browser: Any, base: str, case_id: str, shots
     stated on the form; a wrong password is refused next to its field."""
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
     page = await context.new_page()
-    await _sign_in(page, base, "zhang.wei")
+    await _sign_in_by_keyboard(page, base, "zhang.wei")
     await page.goto(f"{base}/cases/{case_id}")
     assert await page.locator("#stage").inner_text() == "批准"
     form = page.locator("#action-approve")
@@ -231,6 +259,7 @@ async def _approve_with_a_signature(browser: Any, base: str, case_id: str, shots
     assert await page.locator("#stage").inner_text() == "批准"  # nothing happened
     error = page.locator("#action-approve-password-error")
     assert await error.inner_text() == "密码不正确。"
+    await _accessible(page, "signature refused")
     if shots:
         await page.screenshot(path=str(ROOT / "docs" / "desk-sign-zh.png"), full_page=True)
     await page.locator("#action-approve-password").fill(PASSWORD)
