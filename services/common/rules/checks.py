@@ -9,6 +9,7 @@ from typing import Any
 from services.common.rules.calendar import published_through
 from services.common.rules.checks_clocks import clock_errors
 from services.common.rules.checks_notifications import notification_errors
+from services.common.rules.checks_reply import reply_errors
 from services.common.rules.schema import SiteRules
 from services.common.rules.schema_survey import Survey
 from services.common.rules.schema_workflow import FieldType, GuardTest, Workflow
@@ -32,6 +33,7 @@ def semantic_errors(rules: SiteRules) -> list[Problem]:
         _languages,
         clock_errors,
         notification_errors,
+        reply_errors,
     )
     return [problem for check in checks for problem in check(rules)]
 

@@ -28,11 +28,11 @@ def load_rules(path: str | FsPath) -> SiteRules:
     digest = hashlib.sha256()
     tree = _read_with_includes(FsPath(path), file, digest, seen=())
     rules = _validate(tree)
+    rules._source = file  # checks of files the rule file names look beside it
     errors = [_error_at(tree, where, message) for where, message in semantic_errors(rules)]
     if errors:
         raise RuleFileErrors(errors)
     rules._content_hash = "sha256:" + digest.hexdigest()[:12]
-    rules._source = file
     return rules
 
 

@@ -195,11 +195,20 @@ class HistoryImport(Frozen):
     closed_stage: Id
 
 
+class Reply(Frozen):
+    """The reply to the customer (a letter / 8D report, HTML and PDF): per language, a
+    Jinja2 HTML template of the site, a path relative to the rule file (in its folder or
+    below). A language without one gets qloop's default."""
+
+    templates: dict[str, str] = {}
+
+
 class Workflow(Frozen):
     initial: Id
     entry: Entries = Entries()
     survey_verification: SurveyVerification | None = None
     history_import: HistoryImport | None = None  # None: imported rows carry no outcome
+    reply: Reply = Reply()  # the site's templates of the reply to the customer
     fields: tuple[CaseField, ...] = ()
     stages: tuple[Stage, ...] = Field(min_length=1)
     transitions: tuple[Transition, ...] = ()
