@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
@@ -23,17 +22,11 @@ from services.common.storage.locks import DocumentLocks
 from services.workflow.domain.opening import open_for_complaint
 from services.workflow.store_mongo import MongoCaseStore
 from tests.support.accessibility import violations
-from tests.support.keys import write_key_file
-from tests.support.processes import ROOT, service_process
+from tests.support.desk import ARGS, CHROMIUM, CLERK, PASSWORD, REPRESENTATIVE, desk_stack
+from tests.support.processes import ROOT
 from tests.unit.workflow.builders import Driver, registered, rules_for, to_review
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
-PASSWORD = "a long enough password"
 
 
 async def _open_case(settings: ServiceSettings, mongo: AsyncMongoClient[Any]) -> str:
@@ -63,51 +56,11 @@ async def test_a_clerk_signs_in_finds_the_case_and_moves_it_on(
     settings: ServiceSettings, tmp_path: Path, mongo: AsyncMongoClient[Any]
 ) -> None:
     playwright_api = pytest.importorskip("playwright.async_api")
-    keys = write_key_file(tmp_path / "keys.yaml", {"admin": (["*"], ["admin"])})
-    env = {
-        "QLOOP_AMQP_URL": settings.amqp_url,
-        "QLOOP_MONGODB_URL": settings.mongodb_url,
-        "QLOOP_DATABASE": settings.database,
-        "QLOOP_QUEUE_PREFIX": settings.queue_prefix,
-        "QLOOP_API_KEYS_FILE": str(tmp_path / "keys.yaml"),
-        "QLOOP_RULES_DIR": str(ROOT / "rules"),
-    }
     case_id = await _open_case(settings, mongo)
     to_approve = await _case_to_approve(settings, mongo)
-    with service_process("desk", env, tmp_path / "desk.log") as desk_port:
-        desk = f"http://127.0.0.1:{desk_port}"
-        jwks = {"QLOOP_TOKEN_JWKS_URL": f"{desk}/.well-known/jwks.json"}
-        with (
-            service_process("workflow", {**env, **jwks}, tmp_path / "wf.log") as wf_port,
-            service_process("intake", {**env, **jwks}, tmp_path / "intake.log") as in_port,
-            service_process("reporting", {**env, **jwks}, tmp_path / "rep.log") as rep_port,
-        ):
-            # The desk is told where the services are by a second desk process.
-            urls = {
-                "QLOOP_DESK_WORKFLOW_URL": f"http://127.0.0.1:{wf_port}",
-                "QLOOP_DESK_INTAKE_URL": f"http://127.0.0.1:{in_port}",
-                "QLOOP_DESK_REPORTING_URL": f"http://127.0.0.1:{rep_port}",
-            }
-            with service_process("desk", {**env, **urls}, tmp_path / "desk2.log") as port:
-                base = f"http://127.0.0.1:{port}"
-                clerk = {
-                    "id": "li.na", "name": "李娜", "email": "li.na@example.com",
-                    "language": "zh", "password": PASSWORD,
-                    "grants": [{"site": "sz", "departments": ["customer_service"]}],
-                }  # fmt: skip
-                rep = {
-                    "id": "zhang.wei", "name": "张伟", "email": "zhang.wei@example.com",
-                    "language": "zh", "password": PASSWORD,
-                    "grants": [{"site": "sz", "departments": ["management"]}],
-                }  # fmt: skip
-                async with httpx.AsyncClient(base_url=base) as admin:
-                    for person in (clerk, rep):
-                        added = await admin.post(
-                            "/admin/people", json=person, headers={"X-API-Key": keys["admin"]}
-                        )
-                        assert added.status_code == 201, added.text
-                FOUND.clear()
-                await _in_the_browser(playwright_api, base, case_id, to_approve)
+    with desk_stack(settings, tmp_path, [CLERK, REPRESENTATIVE]) as base:
+        FOUND.clear()
+        await _in_the_browser(playwright_api, base, case_id, to_approve)
     assert FOUND == {}  # no page with an accessibility violation
 
 

@@ -1,0 +1,82 @@
+"""The desk as people use it in end-to-end tests: the desk with intake, the workflow and
+reporting as processes on the real broker and database, the sz site's people in its
+directory, and Debian's Chromium (driven by Playwright) signing them in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.common.settings import ServiceSettings
+from tests.support.keys import write_key_file
+from tests.support.processes import ROOT, service_process
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+PASSWORD = "a long enough password"
+
+
+def person(person_id: str, name: str, departments: list[str]) -> dict[str, Any]:
+    """A person of the sz site who reads Chinese."""
+    return {
+        "id": person_id, "name": name, "email": f"{person_id}@example.com", "language": "zh",
+        "password": PASSWORD, "grants": [{"site": "sz", "departments": departments}],
+    }  # fmt: skip
+
+
+CLERK = person("li.na", "李娜", ["customer_service"])
+ENGINEER = person("wang.qiang", "王强", ["quality"])
+REPRESENTATIVE = person("zhang.wei", "张伟", ["management"])
+
+
+@contextmanager
+def desk_stack(
+    settings: ServiceSettings, tmp_path: Path, people: list[dict[str, Any]]
+) -> Iterator[str]:
+    """The desk's base URL, with intake, workflow and reporting behind it and `people` in
+    its directory. A first desk process serves the signing keys' JWKS to the services; a
+    second one, on the same database and keys, is told where the services are."""
+    keys = write_key_file(tmp_path / "keys.yaml", {"admin": (["*"], ["admin"])})
+    env = {
+        "QLOOP_AMQP_URL": settings.amqp_url,
+        "QLOOP_MONGODB_URL": settings.mongodb_url,
+        "QLOOP_DATABASE": settings.database,
+        "QLOOP_QUEUE_PREFIX": settings.queue_prefix,
+        "QLOOP_API_KEYS_FILE": str(tmp_path / "keys.yaml"),
+        "QLOOP_RULES_DIR": str(ROOT / "rules"),
+    }
+    with ExitStack() as stack:
+        first = stack.enter_context(service_process("desk", env, tmp_path / "desk.log"))
+        jwks = {"QLOOP_TOKEN_JWKS_URL": f"http://127.0.0.1:{first}/.well-known/jwks.json"}
+        urls = {}
+        for name in ("workflow", "intake", "reporting"):
+            port = stack.enter_context(
+                service_process(name, {**env, **jwks}, tmp_path / f"{name}.log")
+            )
+            urls[f"QLOOP_DESK_{name.upper()}_URL"] = f"http://127.0.0.1:{port}"
+        port = stack.enter_context(service_process("desk", {**env, **urls}, tmp_path / "desk2.log"))
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, headers={"X-API-Key": keys["admin"]}) as admin:
+            for one in people:
+                added = admin.post("/admin/people", json=one)
+                assert added.status_code == 201, added.text
+        yield base
+
+
+async def sign_in(browser: Any, base: str, login: str) -> Any:
+    """A new browser context (its own cookies) with `login` signed in: its page."""
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{base}/sign-in")
+    await page.fill("#login", login)
+    await page.fill("#password", PASSWORD)
+    await page.click("form[action='/sign-in'] button[type=submit]")
+    await page.wait_for_url(f"{base}/work")
+    return page
