@@ -111,8 +111,13 @@ def mapped_grants(who: ProviderIdentity, mapping: ClaimMapping) -> tuple[Grant, 
     )
 
 
-def updated(person: Person, who: ProviderIdentity, grants: tuple[Grant, ...],
-            mapping: ClaimMapping, now: datetime) -> Person:
+def updated(
+    person: Person,
+    who: ProviderIdentity,
+    grants: tuple[Grant, ...],
+    mapping: ClaimMapping,
+    now: datetime,
+) -> Person:
     """`person` with the provider's name, language and grants at the mapped sites."""
     kept = tuple(g for g in person.grants if g.site not in mapping.sites)
     return person.model_copy(

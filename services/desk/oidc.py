@@ -234,8 +234,9 @@ def _flow(cookie: str | None) -> dict[str, str] | None:
         flow = json.loads(cookie) if cookie else None
     except ValueError:
         return None
-    if not isinstance(flow, dict) or not all(isinstance(flow.get(k), str) for k in
-                                             ("state", "nonce", "verifier")):
+    if not isinstance(flow, dict) or not all(
+        isinstance(flow.get(k), str) for k in ("state", "nonce", "verifier")
+    ):
         return None
     return flow
 
@@ -255,8 +256,13 @@ async def provider_sign_in(
                 f"{who.person_id} holds no group that gives a role in qloop: ask your admin"
             )
         person = await desk.add_person(
-            NewPerson(id=who.person_id, name=who.name, email=who.email,
-                      language=who.language, grants=grants),
+            NewPerson(
+                id=who.person_id,
+                name=who.name,
+                email=who.email,
+                language=who.language,
+                grants=grants,
+            ),
             by=f"oidc:{who.issuer}",
         )
     else:
