@@ -15,7 +15,8 @@ from services.notify import events
 from services.notify.directory import DeskDirectory
 from services.notify.email import SmtpChannel
 from services.notify.metrics import notify_metrics
-from services.notify.service import Notifier, Sender
+from services.notify.sender import Sender
+from services.notify.service import Notifier
 from services.notify.settings import NotifySettings, notify_settings
 from services.notify.store import MongoNotificationStore
 from services.notify.tracking import MongoTracking
@@ -75,11 +76,12 @@ async def send_forever(ctx: ServiceContext) -> None:
     notifier: Notifier = ctx.state["notifier"]
     pause = notify_settings(ctx.settings).notify_send_seconds
     while True:
-        try:
-            await notifier.judge_campaigns()
-            await sender.send_due()
-        except Exception:
-            log.exception("send pass failed; will retry")
+        # Apart: a failed judgement must not hold up sending, nor the reverse.
+        for step in (notifier.judge_campaigns, sender.send_due):
+            try:
+                await step()
+            except Exception:
+                log.exception("%s failed; will retry", step.__name__)
         await asyncio.sleep(pause)
 
 

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services.common.rules.schema_notifications import DeliveryPreference
 
+EMAIL = "email"  # the personal channel; group robots are channels named by their kind
 # `digested`: held for a daily digest and sent in it (the digest is a notification itself)
 Status = Literal["pending", "sent", "failed", "digested"]
 

@@ -1,11 +1,10 @@
 """The notify service on the real broker and database: a category-a complaint registered
-at sz (published twice, as a redelivery would) reaches the quality engineer, the manager
-and the GM once each through a real SMTP server; the directory is read over HTTP with
-the service's API key, as from the desk."""
+at the abc site (under the test's own site id; published twice, as a redelivery would)
+reaches the quality engineer, the manager and the GM once each through a real SMTP
+server; the directory is read over HTTP with the service's API key, as from the desk."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,12 +18,14 @@ from pymongo import AsyncMongoClient
 from services.common.clock import ManualClock
 from services.common.contracts.registry import to_json
 from services.common.messaging.topology import EVENTS_EXCHANGE
+from services.common.rulebook import Rulebook
 from services.common.settings import ServiceSettings
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from tests.support.fake_desk import fake_desk
 from tests.support.infra import Infra
 from tests.support.services import running
+from tests.support.site_rules import rules_as
 from tests.support.waiting import eventually
 from tests.unit.notify.test_notify_email import (
     PEOPLE,
@@ -49,19 +50,25 @@ KEY = "notify-test-key"
 
 
 @pytest.fixture
-def desk() -> Iterator[str]:
-    with fake_desk(PEOPLE, KEY) as url:
+def desk(site: str) -> Iterator[str]:
+    people = [
+        {**p, "grants": [{**g, "site": site if g["site"] == "sz" else g["site"]}
+                         for g in p["grants"]]}
+        for p in PEOPLE
+    ]  # fmt: skip
+    with fake_desk(people, KEY) as url:
         yield url
 
 
 async def test_registered_complaint_mailed_once_to_each(
-    infra: Infra, settings: ServiceSettings, desk: str
+    infra: Infra, settings: ServiceSettings, desk: str, site: str, tmp_path: Path
 ) -> None:
     catcher = Catcher()
     smtp = Controller(catcher, hostname="127.0.0.1", port=free_port())
     smtp.start()
     notify = NotifySettings(
-        **settings.model_dump(),
+        **settings.model_dump(exclude={"rules_dir"}),
+        rules_dir=rules_as(tmp_path, site, "abc-company.yaml", "sz"),
         notify_desk_url=desk,
         notify_desk_api_key=KEY,
         notify_smtp_port=smtp.port,
@@ -70,13 +77,14 @@ async def test_registered_complaint_mailed_once_to_each(
     app = create_app(notify)
     try:
         async with running(app) as (_, ctx):
-            envelope = registered_envelope(ctx.rulebook)
+            sz = registered_envelope(Rulebook.load(ROOT / "rules"))
+            envelope = sz.model_copy(update={"site": site})
             connection = await aio_pika.connect(infra.amqp_url)
             async with connection:
                 exchange = await (await connection.channel()).get_exchange(EVENTS_EXCHANGE)
                 for _ in range(2):
                     message = aio_pika.Message(to_json(envelope), message_id=str(envelope.id))
-                    await exchange.publish(message, routing_key=f"sz.{envelope.type}")
+                    await exchange.publish(message, routing_key=f"{site}.{envelope.type}")
 
             async def three_sent() -> bool:
                 return len(catcher.mails) >= 3 and not await ctx.db["notify_queue"].find_one({})
@@ -102,10 +110,7 @@ async def test_every_new_trigger_mails_the_right_people(
     item missed (its owner a person), a recurrence reopening (the case's team and the GM),
     a survey action's case opened, and a campaign's response rate judged low before its
     window ends (the clock moved by hand) each mail their people, once."""
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules" / "shared", rules / "shared")
-    text = (ROOT / "rules" / "bands-company.yaml").read_text(encoding="utf-8")
-    (rules / "site.yaml").write_text(text.replace("  id: wx\n", f"  id: {site}\n", 1), "utf-8")
+    rules = rules_as(tmp_path, site, "bands-company.yaml", "wx")
     people = [
         {"id": pid, "name": pid, "email": f"{pid}@wx.test", "language": "en",
          "grants": [{"site": site, "departments": [department]}]}

@@ -66,7 +66,7 @@ async def test_a_send_cut_off_is_sent_after_restart(infra: Infra, database_name:
     from services.common.clock import ManualClock
     from services.notify.directory import StaticDirectory
     from services.notify.metrics import notify_metrics
-    from services.notify.service import Sender
+    from services.notify.sender import Sender
     from tests.unit.notify.test_notify_email import PEOPLE
 
     class Hanging:

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 import uuid
 from collections import Counter
@@ -38,6 +37,7 @@ from services.notify.settings import NotifySettings
 from tests.support.fake_desk import fake_desk
 from tests.support.processes import ROOT, ServiceProcess, free_port
 from tests.support.services import running
+from tests.support.site_rules import rules_as
 from tests.support.waiting import eventually
 from tests.unit.notify.test_notify_email import START, registered_envelope
 
@@ -90,13 +90,7 @@ def desk(people: list[dict[str, Any]]) -> Iterator[str]:
 
 @pytest.fixture
 def rules_dir(tmp_path: Path, site: str) -> Path:
-    """The abc rules under this test's own site id: other tests' events (other sites)
-    reaching this test's queue are refused, never mailed."""
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules" / "shared", rules / "shared")
-    text = (ROOT / "rules" / "abc-company.yaml").read_text(encoding="utf-8")
-    (rules / "site.yaml").write_text(text.replace("  id: sz\n", f"  id: {site}\n", 1), "utf-8")
-    return rules
+    return rules_as(tmp_path, site)
 
 
 @pytest.fixture

@@ -26,7 +26,8 @@ from services.common.rules import classify
 from services.notify.directory import StaticDirectory
 from services.notify.email import SmtpChannel
 from services.notify.metrics import notify_metrics
-from services.notify.service import Notifier, Sender
+from services.notify.sender import Sender
+from services.notify.service import Notifier
 from services.notify.store import InMemoryNotificationStore
 
 pytestmark = pytest.mark.unit

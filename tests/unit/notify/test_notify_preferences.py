@@ -22,7 +22,8 @@ from services.notify.directory import StaticDirectory
 from services.notify.domain import Notification, Recipient
 from services.notify.metrics import notify_metrics
 from services.notify.preferences import delivery_for, next_digest, quiet_until
-from services.notify.service import Notifier, Sender
+from services.notify.sender import Sender
+from services.notify.service import Notifier
 from services.notify.store import InMemoryNotificationStore
 from tests.unit.notify.test_notify_triggers import STAFF, envelope, missed_item, stage_changed
 

@@ -121,7 +121,8 @@ def test_a_site_robot_gets_each_cause_once(receiver: Any) -> None:
     from services.notify.directory import StaticDirectory
     from services.notify.email import SmtpChannel
     from services.notify.metrics import notify_metrics
-    from services.notify.service import Notifier, Sender
+    from services.notify.sender import Sender
+    from services.notify.service import Notifier
     from services.notify.store import InMemoryNotificationStore
     from tests.unit.notify.test_notify_email import RULES, START, registered_envelope
 
