@@ -109,7 +109,8 @@ class Notifier:
     async def _track(self, site: str, fact: BaseModel, rules: SiteRules) -> None:
         if isinstance(fact, CaseOpened):
             await self.tracking.remember_case(fact.case_id, fact.owner_department)
-        elif isinstance(fact, SurveyCampaignOpened):
+        elif isinstance(fact, SurveyCampaignOpened) and fact.kind != "follow_up":
+            # A follow-up asks one customer after a case: the survey judges no rate for it.
             check_at = campaigns.check_time(rules, fact.answer_due, campaigns.lead(rules))
             opened = Campaign(fact.campaign_id, site, fact.invitations, check_at)
             await self.tracking.watch(opened)

@@ -161,9 +161,11 @@ def test_a_recurrence_reopening_tells_the_case_team_and_management_review() -> N
     }  # fmt: skip
 
 
-def campaign_opened(invitations: int, answer_due: datetime) -> SurveyCampaignOpened:
+def campaign_opened(
+    invitations: int, answer_due: datetime, kind: Any = "scheduled"
+) -> SurveyCampaignOpened:
     return SurveyCampaignOpened(
-        campaign_id="wx-2026-1", kind="scheduled", period_start=date(2026, 1, 1),
+        campaign_id="wx-2026-1", kind=kind, period_start=date(2026, 1, 1),
         period_end=date(2026, 6, 30), opened_at=START, answer_due=answer_due, eligible=(),
         invitations=invitations, rules_version="t",
     )  # fmt: skip
@@ -230,3 +232,17 @@ def test_check_time_counts_working_days_back_over_a_weekend() -> None:
     assert campaigns.check_time(rules, monday, parse_duration("1 working day")) == friday
     hours = campaigns.check_time(rules, monday, parse_duration("6 hours"))
     assert hours == monday - timedelta(hours=6)
+
+
+def test_a_follow_up_survey_has_no_rate_to_judge() -> None:
+    due = datetime(2026, 3, 13, 9, 0, tzinfo=UTC)
+    clock = ManualClock(START)
+    notifier = notifier_at(clock)
+    follow_up = campaign_opened(1, due, kind="follow_up")
+
+    async def run() -> int:
+        await notifier.record(envelope("survey.campaign_opened", follow_up, "wx"))
+        clock.set(due)
+        return await notifier.judge_campaigns() + len(await notifier.tracking.campaigns())
+
+    assert asyncio.run(run()) == 0
