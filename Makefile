@@ -49,11 +49,11 @@ bench: $(BIN)/qloop
 clean:
 	rm -rf $(VENV) state .mypy_cache .ruff_cache .pytest_cache
 
-# Message catalogues of the services people read (desk, reporting): extract the marked texts
-# (with the shared services/common/i18n.py), update each language's .po; then translate the
-# new entries (tests/unit/test_catalogues.py fails while one lacks its Chinese).
+# Message catalogues of the services people read (desk, reporting, workflow): extract the
+# marked texts (with the shared services/common/i18n.py), update each language's .po; then
+# translate the new entries (tests/unit/test_catalogues.py fails while one lacks its Chinese).
 catalogues: $(BIN)/qloop
-	for s in desk reporting; do \
+	for s in desk reporting workflow; do \
 	  $(BIN)/pybabel -q extract -F services/$$s/babel.cfg -k N_ -k say --no-location --sort-output \
 	    -o services/$$s/locale/messages.pot services/$$s services/common/i18n.py && \
 	  for l in zh en; do \

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -19,7 +20,7 @@ from services.common.contracts.complaint import MAX_QUANTITY, Quantity
 from services.common.http import guarded_router
 from services.common.runtime import context_of
 from services.common.tokens import KeysUnavailable
-from services.workflow import commands
+from services.workflow import commands, reply
 from services.workflow.domain import eight_d
 from services.workflow.domain.case import Case
 from services.workflow.domain.commands import (
@@ -248,3 +249,37 @@ async def report_8d(
     if wants_json:
         return JSONResponse(report)
     return HTMLResponse(eight_d_html(report))
+
+
+@router.get(
+    "/cases/{case_id}/reply",
+    summary="The reply to the customer: a letter / 8D report (printable HTML, or PDF)",
+    response_model=None,
+    response_class=HTMLResponse,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def reply_to_customer(
+    case_id: str,
+    service: Service,
+    key: Reader,
+    format: Literal["html", "pdf"] = "html",
+    lang: Annotated[
+        str | None, Query(description="a language of the site; default its first")
+    ] = None,
+) -> Response:
+    case = await _case(service, key, case_id)
+    rules = service.rulebook.for_site(case.site)
+    spoken = rules.site.languages
+    if lang is not None and lang not in spoken:
+        raise HTTPException(422, f"lang: the site speaks {', '.join(spoken)}, not {lang!r}")
+    language = lang or spoken[0]
+    try:
+        html = reply.reply_page(case, rules, language, service.clock.now())
+    except reply.ReplyTemplateError as error:
+        raise HTTPException(500, str(error)) from None
+    if format == "html":
+        return HTMLResponse(html)
+    pdf = await run_in_threadpool(reply.reply_pdf, html)
+    name = reply.file_name(case.complaint_number, language)
+    disposition = {"Content-Disposition": f'inline; filename="{name}"'}
+    return Response(pdf, media_type="application/pdf", headers=disposition)
