@@ -21,7 +21,8 @@ EVENT_TYPE = "notify.digest"
 
 
 def digest_of(members: Sequence[Notification], now: datetime) -> Notification:
-    """The digest listing `members` (one person's, at one site, all due)."""
+    """The digest listing `members` (one person's, at one site, all due). It goes out at
+    the digest hour even inside the person's quiet hours; a retry of it waits them out."""
     first = members[0]
     key = max(m.next_attempt_at for m in members)
     event_id = f"digest:{first.person_id}:{key:%Y%m%dT%H%MZ}"
@@ -35,7 +36,7 @@ def digest_of(members: Sequence[Notification], now: datetime) -> Notification:
         site=first.site, channel=first.channel, person_id=first.person_id,
         language=first.language, cause=CAUSE, event_id=event_id, event_type=EVENT_TYPE,
         why=why, subject=subject, text=text, html=html, next_attempt_at=now, created_at=now,
-        zone=first.zone, quiet_hours=None, members=tuple(m.id for m in members),
+        zone=first.zone, quiet_hours=first.quiet_hours, members=tuple(m.id for m in members),
     )  # fmt: skip
 
 

@@ -113,3 +113,60 @@ async def test_a_send_cut_off_is_sent_after_restart(infra: Infra, database_name:
     finally:
         await client.drop_database(f"{database_name}_notify")
         await client.close()
+
+
+async def test_a_digest_with_quiet_hours_on_both_backends(store: Any, tmp_path: Any) -> None:
+    """Held for the digest, listed in one mail, marked digested and gone from the queue;
+    a retry of the digest waits for the person's quiet hours to end."""
+    from prometheus_client import CollectorRegistry
+
+    from services.common.clock import ManualClock
+    from services.common.rulebook import Rulebook
+    from services.notify.directory import StaticDirectory
+    from services.notify.email import TemporaryFailure
+    from services.notify.metrics import notify_metrics
+    from services.notify.sender import Sender
+    from services.notify.service import Notifier
+    from tests.unit.notify.test_notify_preferences import local, rules_with
+    from tests.unit.notify.test_notify_triggers import STAFF, envelope, stage_changed
+
+    class Flaky:
+        def __init__(self) -> None:
+            self.sent: list[Notification] = []
+            self.down = True
+
+        def send(self, notification: Notification, address: str) -> None:
+            if self.down:
+                raise TemporaryFailure("ConnectionRefusedError")
+            self.sent.append(notification)
+
+    section = (
+        '\nnotifications:\n  departments:\n    quality: {digest: "21:00",'
+        ' quiet_hours: {start: "21:00", end: "07:30"}}\n'
+    )
+    people = [p for p in STAFF if p["id"] == "qe"]
+    clock = ManualClock(local(3, 9))
+    metrics = notify_metrics(CollectorRegistry())
+    rulebook = Rulebook.load(rules_with(tmp_path, section))
+    notifier = Notifier(store, StaticDirectory(people), rulebook, clock, metrics, "http://d")
+    channel = Flaky()
+    sender = Sender(store, StaticDirectory(people), channel, clock, metrics)  # type: ignore[arg-type]
+    for stage in ("containment", "root_cause"):
+        await notifier.record(envelope("case.stage_changed", stage_changed(stage)))
+    assert await sender.send_due() == 0 and len(await store.pending()) == 2
+    clock.set(local(3, 21))
+    assert await sender.send_due() == 0  # the digest is recorded, its first try fails
+    (digest_id,) = await store.pending()
+    digest = await store.get(digest_id)
+    assert digest.cause == "digest" and len(digest.members) == 2
+    assert digest.next_attempt_at == local(4, 7, 30)  # the retry waits out the quiet hours
+    for member in digest.members:
+        assert (await store.get(member)).status == "digested"
+    channel.down = False
+    clock.set(local(4, 7, 30))
+    assert await sender.send_due() == 1
+    assert await store.pending() == []
+    (mail,) = channel.sent
+    assert mail.id == digest_id
+    done = await store.get(digest_id)
+    assert done.status == "sent" and done.attempts == 2 and done.resends == 0
