@@ -279,7 +279,10 @@ async def reply_to_customer(
         raise HTTPException(500, str(error)) from None
     if format == "html":
         return HTMLResponse(html)
-    pdf = await run_in_threadpool(reply.reply_pdf, html)
+    try:
+        pdf = await run_in_threadpool(reply.reply_pdf, html)
+    except reply.PdfUnavailable as error:
+        raise HTTPException(503, str(error)) from None
     name = reply.file_name(case.complaint_number, language)
     disposition = {"Content-Disposition": f'inline; filename="{name}"'}
     return Response(pdf, media_type="application/pdf", headers=disposition)

@@ -18,8 +18,6 @@ from pathlib import Path
 
 from jinja2 import FileSystemLoader, PrefixLoader, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from services.common.i18n import Speaker, translations
 from services.common.rules import SiteRules
@@ -32,6 +30,10 @@ DEFAULTS = Path(__file__).with_name("templates")
 
 class ReplyTemplateError(Exception):
     """The site's reply template cannot render: fix the template the message names."""
+
+
+class PdfUnavailable(Exception):
+    """This machine cannot make PDFs (a library WeasyPrint needs is missing)."""
 
 
 def speaker(language: str) -> Speaker:
@@ -65,6 +67,17 @@ def reply_html(said: Letter, rules: SiteRules) -> str:
 
 def reply_pdf(html: str) -> bytes:
     """The letter as PDF (WeasyPrint). CPU-bound: call it off the event loop."""
+    # Imported here: WeasyPrint loads pango when imported, and a machine without it still
+    # runs the rest of the workflow (the HTML reply included).
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except (ImportError, OSError) as missing:
+        raise PdfUnavailable(
+            f"the reply as PDF needs pango on this machine ({missing}); the HTML reply works: "
+            "install pango and a CJK font (Debian: libpango-1.0-0 libpangoft2-1.0-0 "
+            "fonts-wqy-microhei)"
+        ) from None
     fetcher = URLFetcher(allowed_protocols=("data",))
     pdf: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf()
     return pdf

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,3 +155,11 @@ def test_a_site_template_cannot_reach_outside_the_sandbox(tmp_path: Path) -> Non
     d = _approved()
     with pytest.raises(reply.ReplyTemplateError, match="templates/reply-zh.html"):
         reply.reply_page(d.case, rules, "zh", d.clock.now())
+
+
+def test_without_pango_the_pdf_is_unavailable_with_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if it could not load
+    with pytest.raises(reply.PdfUnavailable, match="fonts-wqy-microhei"):
+        reply.reply_pdf("<p>x</p>")
