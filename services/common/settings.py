@@ -7,10 +7,17 @@ to start with a message naming the variable.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# What people may attach to a complaint or a case (photos, PDFs, spreadsheets).
+ATTACHMENT_TYPES = (
+    "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-excel", "text/csv",
+)  # fmt: skip
 
 
 class ServiceSettings(BaseSettings):
@@ -52,6 +59,19 @@ class ServiceSettings(BaseSettings):
     # before handing it back to the broker (which does not count that as a failure of the
     # message itself when the database comes back within the window).
     transient_retry_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # Attachments (the workflow stores them, the desk forwards them): the largest file and
+    # the content types accepted, checked against the file's own magic bytes too.
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    attachment_types: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=ATTACHMENT_TYPES, description="Comma-separated content types"
+    )
+
+    @field_validator("attachment_types", mode="before")
+    @classmethod
+    def _listed_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(t.strip().lower() for t in value.split(",") if t.strip())
+        return value
 
     @field_validator("amqp_url")
     @classmethod

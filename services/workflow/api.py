@@ -238,13 +238,15 @@ async def report_8d(
     case_id: str,
     service: Service,
     key: Reader,
+    request: Request,
     format: Literal["html", "json"] | None = None,
     lang: str | None = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     case = await _case(service, key, case_id)
     rules = service.rulebook.for_site(case.site)
-    report = eight_d.report(case, rules, lang or "")
+    files = await context_of(request).state["attachments"].of_case(case)
+    report = eight_d.report(case, rules, lang or "", files)
     wants_json = format == "json" or (format is None and "application/json" in (accept or ""))
     if wants_json:
         return JSONResponse(report)

@@ -17,7 +17,8 @@ from services.common.runtime import (
 )
 from services.common.settings import ServiceSettings
 from services.common.storage.outbox import OutboxRelay
-from services.workflow import api, events, privacy, store
+from services.workflow import api, attachments_api, events, privacy, store
+from services.workflow.attachments import Attachments
 from services.workflow.handlers import CaseService
 from services.workflow.metrics import workflow_metrics
 from services.workflow.scheduler import (
@@ -26,6 +27,7 @@ from services.workflow.scheduler import (
     run_gauges,
     run_scheduler,
 )
+from services.workflow.store_attachments import MongoAttachmentStore
 from services.workflow.store_mongo import MongoCaseStore
 
 NAME = "workflow"
@@ -55,6 +57,12 @@ async def wire(ctx: ServiceContext) -> Wiring:
     )
     service.kick_fired = fired_relay.kick
     ctx.state["cases"] = service
+    ctx.state["attachments"] = Attachments(
+        store=MongoAttachmentStore(ctx.db, ctx.locks),
+        clock=ctx.clock,
+        max_bytes=ctx.settings.attachment_max_bytes,
+        types=ctx.settings.attachment_types,
+    )
     ctx.state["fired_relay"] = fired_relay
     limit = ctx.settings.delivery_limit
     diagnostics_queue = QueueSpec(f"{NAME}.events", ("*.diagnostic.ping",), limit)
@@ -92,7 +100,13 @@ DEFINITION = ServiceDefinition(
     outbox_collections=(diagnostics.SENT, store.CASES, personal_data.ERASURES),
     small_outbox_collections=(diagnostics.SENT, personal_data.ERASURES),
     indexes=store.INDEXES,
-    routers=(diagnostics.router, api.router, personal_data.router),
+    routers=(
+        diagnostics.router,
+        api.router,
+        attachments_api.router,
+        attachments_api.uploads,
+        personal_data.router,
+    ),
     wire=wire,
     background=(
         run_scheduler,

@@ -5,6 +5,7 @@ verifications and closure come from the case's records."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -43,6 +44,7 @@ LABELS: dict[str, dict[str, str]] = {
     "stages": {"en": "Stages", "zh": "阶段"},
     "provisional": {"en": "provisional", "zh": "暂定"},
     "signatures": {"en": "Electronic signatures", "zh": "电子签名"},
+    "attachments": {"en": "Attachments", "zh": "附件"},
 }
 MEANINGS = {
     "approved": {"en": "approved", "zh": "批准"},
@@ -56,7 +58,13 @@ def language_of(rules: SiteRules, requested: str | None) -> str:
     return requested if requested in languages else languages[0]
 
 
-def report(case: Case, rules: SiteRules, language: str) -> dict[str, Any]:
+def report(
+    case: Case,
+    rules: SiteRules,
+    language: str,
+    attachments: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The 8D of `case`; `attachments` are the case's files (the complaint's first)."""
     lang = language_of(rules, language)
     disciplines = {d: _discipline(d, lang) for d in DISCIPLINES}
     for name, value in _records(case).items():
@@ -86,7 +94,17 @@ def report(case: Case, rules: SiteRules, language: str) -> dict[str, Any]:
         "review_rounds": case.review_rounds,
         "rules_version": case.rules_version,
         "disciplines": list(disciplines.values()),
+        "attachments_label": _name(LABELS["attachments"], lang),
+        "attachments": [_attachment(rules, a, lang) for a in attachments],
     }
+
+
+def _attachment(rules: SiteRules, attachment: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    keys = ("id", "name", "content_type", "size", "sha256", "uploaded_at")
+    listed = {k: attachment.get(k) for k in keys}
+    stage = attachment.get("stage")
+    listed["stage"] = _name(rules.stage(stage).names, lang) if stage else None
+    return listed
 
 
 def _discipline(d: str, lang: str) -> dict[str, Any]:
