@@ -20,7 +20,7 @@ from services.common.runtime import (
 )
 from services.common.settings import ServiceSettings
 from services.common.tokens import TokenVerifier
-from services.desk import api, oidc, pages, reports, sessions, signatures, store
+from services.desk import api, oidc, pages, reports, search, sessions, signatures, store
 from services.desk.backends import Backends
 from services.desk.handlers import Desk
 from services.desk.passwords import Passwords
@@ -101,6 +101,7 @@ DEFINITION = ServiceDefinition(
         signatures.router,
         pages.router,
         reports.router,
+        search.router,
     ),
     wire=wire,
     background=(rotate_keys,),

@@ -77,6 +77,15 @@ class Backends:
     async def command(self, token: str, case_id: str, body: dict[str, Any]) -> Answer:
         return await self._call("workflow", "POST", f"/cases/{case_id}/commands", token, body)
 
+    async def search(self, token: str, site: str, params: dict[str, str]) -> Answer:
+        client = self._clients.get("reporting")
+        if client is None:
+            raise BackendMissing("QLOOP_DESK_REPORTING_URL is not set")
+        reply = await client.get(
+            f"/search/{site}", params=params, headers={"Authorization": f"Bearer {token}"}
+        )
+        return Answer(reply.status_code, reply.json() if reply.content else {})
+
     async def people_format(
         self, token: str, path: str, params: dict[str, str]
     ) -> tuple[int, bytes, dict[str, str]]:
@@ -95,3 +104,38 @@ class Backends:
 
     async def register(self, token: str, submission: dict[str, Any]) -> Answer:
         return await self._call("intake", "POST", "/complaints", token, submission)
+
+    async def upload(
+        self, token: str, fields: dict[str, str], name: str, data: bytes, content_type: str
+    ) -> Answer:
+        """A file sent on to the workflow's POST /attachments (`fields`: site, and case or
+        complaint)."""
+        client = self._clients.get("workflow")
+        if client is None:
+            raise BackendMissing("QLOOP_DESK_WORKFLOW_URL is not set")
+        reply = await client.post(
+            "/attachments",
+            data=fields,
+            files={"file": (name, data, content_type or "application/octet-stream")},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(60.0, connect=3.0),
+        )
+        try:
+            content = reply.json()
+        except ValueError:
+            content = {"detail": reply.text}
+        return Answer(reply.status_code, content)
+
+    async def attachments(self, token: str, case_id: str) -> Answer:
+        return await self._call("workflow", "GET", f"/cases/{case_id}/attachments", token)
+
+    async def download(self, token: str, path: str) -> tuple[int, bytes, dict[str, str]]:
+        """An attachment's bytes (or thumbnail) from the workflow, with the headers that
+        describe them."""
+        client = self._clients.get("workflow")
+        if client is None:
+            raise BackendMissing("QLOOP_DESK_WORKFLOW_URL is not set")
+        reply = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+        described = ("content-type", "content-disposition", "x-content-type-options")
+        kept = {k: v for k, v in reply.headers.items() if k.lower() in described}
+        return reply.status_code, reply.content, kept

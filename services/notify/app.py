@@ -42,7 +42,10 @@ def robots_of(settings: NotifySettings) -> dict[str, list[Robot]]:
     return {
         site: [
             Robot(
-                r.kind, r.url.get_secret_value(), r.secret.get_secret_value() if r.secret else None
+                r.kind,
+                r.url.get_secret_value(),
+                r.secret.get_secret_value() if r.secret else None,
+                r.id,
             )
             for r in robots
         ]

@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from services.common.rules.schema_notifications import DeliveryPreference
 
 EMAIL = "email"  # the personal channel; group robots are channels named by their kind
+ROBOT = "robot:"  # a channel `robot:<name>`: the named group robot of the site
 # `digested`: held for a daily digest and sent in it (the digest is a notification itself)
 Status = Literal["pending", "sent", "failed", "digested"]
 

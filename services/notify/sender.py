@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from services.common.clock import Clock
 from services.notify import digests
 from services.notify.directory import Directory
-from services.notify.domain import EMAIL, Notification, backoff_seconds
+from services.notify.domain import EMAIL, ROBOT, Notification, backoff_seconds
 from services.notify.email import PermanentFailure, SmtpChannel, TemporaryFailure
 from services.notify.metrics import NotifyMetrics
 from services.notify.preferences import held_until
@@ -86,12 +86,11 @@ class Sender:
     async def _deliver(self, notification: Notification) -> bool:
         """Hand it to its channel; False when it has nowhere to go (recorded as such)."""
         if notification.channel != EMAIL:
-            index = int(notification.person_id.removeprefix("robot:"))
-            robots = self.robots.get(notification.site, ())
-            if index >= len(robots) or robots[index].kind != notification.channel:
+            robot = self._robot(notification)
+            if robot is None or robot.kind != notification.channel:
                 await self._finish(notification, "failed", "robot not configured", "unaddressed")
                 return False
-            await robots[index].post(notification, int(self.clock.now().timestamp()))
+            await robot.post(notification, int(self.clock.now().timestamp()))
             return True
         people = await self.directory.people_at(notification.site)
         person = next((p for p in people if p.id == notification.person_id), None)
@@ -100,6 +99,15 @@ class Sender:
             return False
         await asyncio.to_thread(self.email.send, notification, person.email)
         return True
+
+    def _robot(self, notification: Notification) -> Robot | None:
+        """The robot `robot:<index>` (a site's robot) or `robot:<name>` (a named one)."""
+        address = notification.person_id.removeprefix(ROBOT)
+        robots = self.robots.get(notification.site, ())
+        if address.isdigit():
+            index = int(address)
+            return robots[index] if index < len(robots) else None
+        return next((r for r in robots if r.name == address), None)
 
     async def _send(self, notification: Notification) -> int:
         now = self.clock.now()

@@ -23,6 +23,7 @@ from services.notify import campaigns, texts
 from services.notify.directory import Directory
 from services.notify.domain import (
     EMAIL,
+    ROBOT,
     Addressed,
     Notification,
     notification_id,
@@ -89,13 +90,37 @@ class Notifier:
         people = await self.directory.people_at(site)
         roles_of = {d.id: d.roles for d in rules.departments}
         told: set[str] = set()
+        groups: dict[str, tuple[Cause, Addressed]] = {}  # robot name -> who wanted it first
         stored = 0
         for cause in causes:
             for addressed in resolve(cause.names, people, roles_of, cause.people):
-                if addressed.person.id not in told:
-                    told.add(addressed.person.id)
+                if addressed.person.id in told:
+                    continue
+                told.add(addressed.person.id)
+                delivery = delivery_for(addressed.person, rules)
+                for channel in delivery.channels:
+                    if channel.startswith(ROBOT):
+                        groups.setdefault(channel.removeprefix(ROBOT), (cause, addressed))
+                if EMAIL in delivery.channels:
                     stored += await self._record_one(site, event_id, event_type, cause, addressed)
-        return stored + await self._record_robots(site, event_id, event_type, rules, causes[0])
+                elif not any(c.startswith(ROBOT) for c in delivery.channels):
+                    self.metrics.notifications.labels(site, EMAIL, "muted").inc()
+        robots = self.robots.get(site, ())
+        for index, robot in enumerate(robots):
+            if robot.name is None:  # the site's robots: every event, by its first cause
+                stored += await self._record_robot(
+                    site, event_id, event_type, rules, causes[0], robot, f"robot:{index}"
+                )
+            elif robot.name in groups:  # a group's robot: what its people are told
+                cause, addressed = groups.pop(robot.name)
+                stored += await self._record_robot(
+                    site, event_id, event_type, rules, cause, robot, f"robot:{robot.name}",
+                    addressed.why,
+                )  # fmt: skip
+        for name in groups:
+            log.warning("channel robot:%s of site %s is no robot of the settings", name, site)
+            self.metrics.notifications.labels(site, "robot", "unaddressed").inc()
+        return stored
 
     async def _owned(self, cause: Cause) -> Cause:
         """`case_owner` replaced by the case's owning department (dropped when the case's
@@ -125,9 +150,6 @@ class Notifier:
         rules = self.rulebook.for_site(site)
         person, now = addressed.person, self.clock.now()
         delivery = delivery_for(person, rules)
-        if EMAIL not in delivery.channels:
-            self.metrics.notifications.labels(site, EMAIL, "muted").inc()
-            return 0
         language = texts.language_of(person.language)
         why = ", ".join(_name(rules, n, language) for n in addressed.why)
         subject, text, html = self._render(rules, language, cause, why)
@@ -149,28 +171,36 @@ class Notifier:
         self.metrics.notifications.labels(site, EMAIL, "stored" if added else "duplicate").inc()
         return int(added)
 
-    async def _record_robots(
-        self, site: str, event_id: str, event_type: str, rules: SiteRules, cause: Cause
+    async def _record_robot(
+        self,
+        site: str,
+        event_id: str,
+        event_type: str,
+        rules: SiteRules,
+        cause: Cause,
+        robot: Robot,
+        address: str,
+        why: tuple[str, ...] | None = None,
     ) -> int:
-        """One message per group robot of the site, in the site's first language."""
-        stored = 0
+        """One message to a group robot (`address`: `robot:<index>` of the site's robots,
+        or `robot:<name>`), in the site's first language."""
         language = texts.language_of(rules.site.languages[0])
         now = self.clock.now()
-        for index, robot in enumerate(self.robots.get(site, ())):
-            why = ", ".join(_name(rules, n, language) for n in (*cause.names, *cause.people))
-            subject, text, html = self._render(rules, language, cause, why)
-            notification = Notification(
-                id=notification_id(event_id, f"robot:{index}", robot.kind),
-                site=site, channel=robot.kind, person_id=f"robot:{index}",
-                language=language, cause=cause.kind, event_id=event_id,
-                event_type=event_type, why=cause.names, subject=subject, text=text,
-                html=html, next_attempt_at=now, created_at=now,
-            )  # fmt: skip
-            added = await self.store.add(notification)
-            outcome = "stored" if added else "duplicate"
-            self.metrics.notifications.labels(site, robot.kind, outcome).inc()
-            stored += added
-        return stored
+        names = why or (*cause.names, *cause.people)
+        subject, text, html = self._render(
+            rules, language, cause, ", ".join(_name(rules, n, language) for n in names)
+        )
+        notification = Notification(
+            id=notification_id(event_id, address, robot.kind),
+            site=site, channel=robot.kind, person_id=address,
+            language=language, cause=cause.kind, event_id=event_id,
+            event_type=event_type, why=tuple(names), subject=subject, text=text,
+            html=html, next_attempt_at=now, created_at=now, link=self._link(cause),
+        )  # fmt: skip
+        added = await self.store.add(notification)
+        outcome = "stored" if added else "duplicate"
+        self.metrics.notifications.labels(site, robot.kind, outcome).inc()
+        return int(added)
 
     def _render(
         self, rules: SiteRules, language: str, cause: Cause, why: str

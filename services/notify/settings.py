@@ -16,6 +16,9 @@ class RobotSetting(BaseModel):
     kind: Literal["wecom", "dingtalk", "feishu", "webhook"]
     url: SecretStr  # a robot URL carries its key
     secret: SecretStr | None = None
+    # A named robot (a department's group) gets only what a rule file's channel
+    # `robot:<id>` sends it; one without an id gets every cause of its site.
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
 
 
 class NotifySettings(ServiceSettings):
@@ -30,7 +33,8 @@ class NotifySettings(ServiceSettings):
     notify_smtp_security: Literal["none", "starttls", "ssl"] = "none"
     notify_smtp_username: str | None = None
     notify_smtp_password: SecretStr | None = None
-    # Group robots per site, as JSON: {"sz": [{"kind": "dingtalk", "url": ..., "secret": ...}]}
+    # Group robots per site, as JSON:
+    # {"sz": [{"kind": "dingtalk", "url": ..., "secret": ..., "id": "production-group"}]}
     notify_robots: dict[str, tuple[RobotSetting, ...]] = Field(default_factory=dict)
     notify_send_seconds: float = Field(default=2.0, gt=0, le=600)
 

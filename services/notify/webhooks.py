@@ -46,6 +46,7 @@ class Robot:
     kind: str  # wecom | dingtalk | feishu | webhook
     url: str
     secret: str | None = None
+    name: str | None = None  # a named robot is a channel `robot:<name>` (docs/notify.md)
 
     def request(self, notification: Notification, now_s: int) -> tuple[str, bytes, dict[str, str]]:
         """URL, body and headers of the message for `notification` at time `now_s`."""

@@ -21,11 +21,12 @@ from services.common.runtime import (
     create_service_app,
 )
 from services.common.settings import ServiceSettings
-from services.reporting import api, privacy, store, views
+from services.reporting import api, privacy, search_api, store, views
 from services.reporting.domain.periods import month_of
 from services.reporting.metrics import reporting_metrics
 from services.reporting.projector import Projector, projecting
 from services.reporting.reports import Reports, Scope
+from services.reporting.search_store import SearchIndex
 from services.reporting.settings import ReportingSettings
 from services.reporting.sites import RuleSites
 
@@ -42,8 +43,14 @@ async def wire(ctx: ServiceContext) -> Wiring:
     settings = ReportingSettings()
     rulebook = Rulebook.load(ctx.settings.rules_dir)
     read_models = store.MongoReadModels(ctx.db, ctx.locks, id_filters_only=ctx.id_filters_only)
+    search = SearchIndex(ctx.db)
+    ctx.state["search"] = search
     projector = Projector(
-        store=read_models, locks=ctx.locks, sites=RuleSites(rulebook), policy=settings.policy()
+        store=read_models,
+        locks=ctx.locks,
+        sites=RuleSites(rulebook),
+        policy=settings.policy(),
+        search=search,
     )
     ctx.state["projector"] = projector
     ctx.state["reports"] = Reports(store=read_models, rulebook=rulebook, settings=settings)
@@ -108,7 +115,7 @@ DEFINITION = ServiceDefinition(
     outbox_collections=(diagnostics.SENT, personal_data.ERASURES),
     small_outbox_collections=(diagnostics.SENT, personal_data.ERASURES),
     indexes=store.INDEXES,
-    routers=(diagnostics.router, api.router, views.router, personal_data.router),
+    routers=(diagnostics.router, api.router, views.router, search_api.router, personal_data.router),
     wire=wire,
     background=(refresh_gauges, sweep_tokens, personal_data.run_retention),
     at_stop=(last_sweep,),

@@ -12,6 +12,7 @@ from services.common.storage.locks import DocumentLocks
 from services.common.storage.mongo import pushes_down_only_id, tool_database
 from services.reporting import store
 from services.reporting.rebuild import rebuild
+from services.reporting.search_store import SearchIndex
 from services.reporting.settings import ReportingSettings
 from services.reporting.sites import RuleSites
 
@@ -45,6 +46,7 @@ async def _run(args: argparse.Namespace) -> int:
             sites=RuleSites(Rulebook.load(settings.rules_dir)),
             policy=ReportingSettings().policy(),
             progress=not args.quiet,
+            search=SearchIndex(db),
         )
     print(f"rebuilt from {done.events} events: {done.entities} entities, {done.buckets} buckets")
     return 0

@@ -32,6 +32,7 @@ from services.reporting.domain.privacy import (
     contact_in,
     erase_contact,
 )
+from services.reporting.search_store import SearchIndex
 from services.reporting.store import ENTITIES, EVENTS, FEEDBACK, ITEMS
 
 
@@ -103,6 +104,7 @@ class ReportingPersonalData:
                 if month is not None and month < before:
                     purged["listings"] += await self._db[name].count_documents({})
                     await self._db.drop_collection(name)
+        purged["search"] = await SearchIndex(self._db).purge(site, before)
         return purged
 
 

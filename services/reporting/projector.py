@@ -12,6 +12,7 @@ from services.common.storage.locks import DocumentLocks
 from services.reporting.domain import projection
 from services.reporting.domain.buckets import BucketKey, difference
 from services.reporting.domain.policy import Policy
+from services.reporting.search_store import SearchIndex
 from services.reporting.store import ENTITIES, EntityRecord, ReadModelStore
 
 
@@ -68,10 +69,12 @@ class Projector:
         locks: DocumentLocks,
         sites: projection.Sites,
         policy: Policy,
+        search: SearchIndex | None = None,
     ) -> None:
         self.store, self.sites, self.policy = store, sites, policy
         self._locks = locks
         self.sweeper = Sweeper(store)
+        self.search = search
 
     async def project(self, envelope: Envelope[BaseModel]) -> Outcome:
         new = await self.store.record_event(envelope)
@@ -103,6 +106,7 @@ class Projector:
             await self._settle(folded)
 
     async def _settle(self, record: EntityRecord) -> None:
+        await self._index(record)
         wanted = projection.contributions(record.kind, record.state, self.sites, self.policy)
         changes = difference(wanted, record.contributed)
         if not changes:
@@ -113,6 +117,15 @@ class Projector:
         await self.store.record_contribution(record.id, wanted)
         record.contributed = wanted
         await self.sweeper.forget(sorted(changes), token)
+
+    async def _index(self, record: EntityRecord) -> None:
+        """A complaint as people search it (search_store.py); repeated at every settle, so
+        an index write a crash interrupted is completed by the next delivery."""
+        if self.search is None or record.kind != projection.COMPLAINT:
+            return
+        site = record.state["site"]
+        month = projection.listing(record.kind, record.state, self.sites).get("month")
+        await self.search.index(record.id, site, month, record.state)
 
 
 def projecting(projector: Projector) -> Handler:

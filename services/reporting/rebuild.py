@@ -17,6 +17,7 @@ from services.common.contracts.registry import parse_event
 from services.reporting.domain import projection
 from services.reporting.domain.policy import Policy
 from services.reporting.domain.replay import Replay
+from services.reporting.search_store import SearchIndex
 from services.reporting.store import (
     BUCKETS,
     EntityRecord,
@@ -37,7 +38,12 @@ class Rebuilt:
 
 
 async def rebuild(
-    store: MongoReadModels, *, sites: projection.Sites, policy: Policy, progress: bool = True
+    store: MongoReadModels,
+    *,
+    sites: projection.Sites,
+    policy: Policy,
+    progress: bool = True,
+    search: SearchIndex | None = None,
 ) -> Rebuilt:
     replay = Replay(sites, policy)
     total = await store.count_events()
@@ -70,4 +76,10 @@ async def rebuild(
     with tqdm(total=written, desc="read models", unit="doc", disable=not progress) as bar:
         async for n in store.replace_read_models(entities, items, documents):
             bar.update(n)
+    if search is not None:  # the search index, from the complaints just rebuilt
+        await search.clear()
+        for e in replay.entities.values():
+            if e.target.kind == projection.COMPLAINT:
+                month = projection.listing(e.target.kind, e.state, sites).get("month")
+                await search.index(e.target.id, e.state["site"], month, e.state)
     return Rebuilt(total, len(entities), len(buckets))

@@ -10,12 +10,14 @@ desk's back. Debian's Chromium driven by Playwright, on the real broker and data
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services.common.settings import ServiceSettings
+from tests.support.accessibility import violations
 from tests.support.desk import (
     ARGS,
     CHROMIUM,
@@ -26,6 +28,7 @@ from tests.support.desk import (
     desk_stack,
     sign_in,
 )
+from tests.support.processes import ROOT
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -87,10 +90,40 @@ async def test_a_complaint_is_worked_through_every_stage_in_the_browser(
                 engineer = await sign_in(browser, base, ENGINEER["id"])
                 rep = await sign_in(browser, base, REPRESENTATIVE["id"])
                 case_id = await _register(clerk, base)
+                await _found_by_search(clerk, base, case_id)
                 await _work(base, case_id, clerk, engineer, rep)
                 await _history_tells_who_did_what(clerk, base, case_id)
             finally:
                 await browser.close()
+
+
+async def _found_by_search(page: Any, base: str, case_id: str) -> None:
+    """The clerk finds the complaint by words of the description and by a filter, once
+    reporting has indexed it; the page passes axe-core."""
+    number = case_id.split(":", 1)[1]
+
+    async def found() -> bool:
+        await page.goto(f"{base}/search?q=外壳开裂")
+        return number in await page.locator("main").inner_text()
+
+    await eventually(found, timeout=30)
+    assert await page.locator("#results tbody tr").count() >= 1
+    row = page.locator("#results tr", has_text=number)
+    assert "接收登记" in await row.inner_text() or "安抚客户并回执" in await row.inner_text()
+    assert await violations(page) == []
+    await page.fill("#s-q", "外壳开裂 不存在的词")
+    await page.click("form[role=search] button[type=submit]")
+    await page.wait_for_load_state()
+    assert await page.locator("#total").inner_text() == "找到 0 条投诉"
+    await page.fill("#s-q", "")
+    await page.select_option("#s-department", "quality")
+    await page.click("form[role=search] button[type=submit]")
+    await page.wait_for_load_state()
+    assert number in await page.locator("#results").inner_text()  # routed to quality
+    if os.environ.get("QLOOP_SCREENSHOTS") == "1":
+        await page.screenshot(path=str(ROOT / "docs" / "desk-search-zh.png"), full_page=True)
+    await row.locator("a").click()
+    await page.wait_for_url(f"{base}/cases/{case_id}")
 
 
 async def _work(base: str, case_id: str, clerk: Any, engineer: Any, rep: Any) -> None:

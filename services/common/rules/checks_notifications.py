@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from services.common.rules.schema import SiteRules
-from services.common.rules.schema_notifications import PERSONAL_CHANNELS, TRIGGERS
+from services.common.rules.schema_notifications import TRIGGERS
 from services.common.rules.yamltree import Path
 
 Problem = tuple[Path, str]
@@ -18,9 +18,6 @@ def notification_errors(r: SiteRules) -> Iterator[Problem]:
         yield from _held(r, rule.copy_to or (), ("routing", "rules", i, "copy_to"))
     if r.notifications is None:
         return
-    for i, channel in enumerate(r.notifications.channels):
-        if channel not in PERSONAL_CHANNELS:
-            yield ("notifications", "channels", i), f"unknown channel {channel!r} (known: email)"
     departments = {d.id for d in r.departments}
     for name in r.notifications.departments:
         if name not in departments:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, PlainSerializer
 
@@ -30,7 +30,21 @@ TRIGGERS = (
     "survey_action",
     "campaign_response_low",
 )
-PERSONAL_CHANNELS = ("email",)
+# `email` (to each person), or `robot:<id>`: the group robot of that id in the notify
+# service's settings (a department's chat group; its URL is a secret, never rule data).
+_CHANNEL = re.compile(r"^(email|robot:[A-Za-z][A-Za-z0-9_.\-]{0,63})$")
+
+
+def _channel(value: object) -> str:
+    if not isinstance(value, str) or not _CHANNEL.match(value):
+        raise ValueError(
+            f"unknown channel {value!r}: write email, or robot:<id> for a group robot of "
+            "the notify service's settings (QLOOP_NOTIFY_ROBOTS)"
+        )
+    return value
+
+
+Channel = Annotated[str, BeforeValidator(_channel)]
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -76,13 +90,13 @@ class DeliveryPreference(Frozen):
     """How a person (at the desk) or a department's people (here) are told; a field left
     out falls back (person, then department, then the site)."""
 
-    channels: OneOrMany[Literal["email"]] | None = None  # [] tells them on no channel
+    channels: OneOrMany[Channel] | None = None  # [] tells them on no channel
     quiet_hours: QuietHours | None = None
     digest: ClockTime | None = None  # one mail a day at this local time instead of single ones
 
 
 class Notifications(Frozen):
-    channels: OneOrMany[str] = Field(default=("email",))
+    channels: OneOrMany[Channel] = Field(default=("email",))
     complaint_registered: NotificationTrigger = NotificationTrigger()
     case_stage: NotificationTrigger = NotificationTrigger()
     approval_requested: NotificationTrigger = NotificationTrigger()

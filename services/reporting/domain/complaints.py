@@ -86,6 +86,17 @@ def _registered(state: State, event: ComplaintRegistered) -> None:
         customer_name=complaint.customer.name,
         product=product,
         description=complaint.description[:300],
+        phenomenon=(complaint.phenomenon or "")[:300] or None,
+        # What people search a complaint by (domain/search.py): every model and
+        # specification, lot, serial and order number the customer named.
+        identifiers=sorted(
+            {
+                v
+                for p in complaint.products
+                for v in (p.model, p.spec, p.order_number, *p.lot_numbers, *p.serial_numbers)
+                if v
+            }
+        )[:200],
         nature=c.nature,
         kind=c.kind,
         category=c.category,

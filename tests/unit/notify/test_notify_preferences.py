@@ -190,7 +190,12 @@ def test_a_digest_recorded_before_a_crash_marks_its_members_and_is_not_doubled(
 
 def test_the_section_refuses_an_unknown_department_and_an_unquoted_time(tmp_path: Path) -> None:
     shown = []
-    for n, section in enumerate(("nowhere: {channels: [email]}", "quality: {digest: 18:30}")):
+    sections = (
+        "nowhere: {channels: [email]}",
+        "quality: {digest: 18:30}",
+        "pmc: {channels: [wechat]}",
+    )
+    for n, section in enumerate(sections):
         text = f"\nnotifications:\n  departments:\n    {section}\n"
         path = rules_with(tmp_path / str(n), text) / "abc-company.yaml"
         with pytest.raises(RuleFileErrors) as caught:
@@ -201,4 +206,8 @@ def test_the_section_refuses_an_unknown_department_and_an_unquoted_time(tmp_path
     # YAML reads 18:30 unquoted as the number 1110: refused at its place, not misread.
     assert (
         f"abc-company.yaml:{lines}:23: notifications.departments.quality.digest: 1110 " in shown[1]
+    )
+    assert (
+        "notifications.departments.pmc.channels[0]: unknown channel 'wechat': write email"
+        in (shown[2])
     )

@@ -148,3 +148,67 @@ def test_a_site_robot_gets_each_cause_once(receiver: Any) -> None:
     assert sent["timestamp"] == str(int(START.timestamp()))
     (record,) = store.items.values()
     assert (record.channel, record.status) == ("feishu", "sent")
+
+
+def test_a_department_chooses_its_group_robot_instead_of_mails(receiver: Any) -> None:
+    """production: {channels: [robot:line-group]}: its people's causes go to that named
+    robot, once per event, and not by e-mail; the site's unnamed robot still gets each
+    event; a channel naming no configured robot is counted, not lost silently."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from prometheus_client import CollectorRegistry
+
+    from services.common.clock import ManualClock
+    from services.common.rulebook import Rulebook
+    from services.notify.directory import StaticDirectory
+    from services.notify.metrics import notify_metrics
+    from services.notify.sender import Sender
+    from services.notify.service import Notifier
+    from services.notify.store import InMemoryNotificationStore
+    from tests.unit.notify.test_notify_email import RULES, START
+    from tests.unit.notify.test_notify_preferences import Outbox
+    from tests.unit.notify.test_notify_triggers import STAFF, envelope, stage_changed
+
+    got, base = receiver
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(RULES, Path(tmp) / "rules")
+        path = Path(tmp) / "rules" / "abc-company.yaml"
+        section = (
+            "\nnotifications:\n  departments:\n"
+            "    production: {channels: [robot:line-group]}\n"
+            "    pmc: {channels: [robot:nowhere]}\n"
+        )
+        path.write_text(path.read_text(encoding="utf-8") + section, encoding="utf-8")
+        rulebook = Rulebook.load(Path(tmp) / "rules")
+    robots = {
+        "sz": [
+            Robot("wecom", f"{base}/site"),
+            Robot("webhook", f"{base}/line", SECRET, name="line-group"),
+        ]
+    }
+    staff = [*STAFF, {"id": "pm", "name": "PM", "email": "pm@abc.test",
+                      "grants": [{"site": "sz", "departments": ["pmc"]}]}]  # fmt: skip
+    store, clock = InMemoryNotificationStore(), ManualClock(START)
+    metrics = notify_metrics(CollectorRegistry())
+    directory = StaticDirectory(staff)
+    notifier = Notifier(store, directory, rulebook, clock, metrics, "http://desk.test", robots)
+    outbox = Outbox()
+    sender = Sender(store, directory, outbox, clock, metrics, robots)  # type: ignore[arg-type]
+    fact = envelope("case.stage_changed", stage_changed("containment"))  # quality, pmc, prod.
+
+    async def run() -> tuple[int, int]:
+        first = await notifier.record(fact)
+        await notifier.record(fact)  # redelivered: nothing new
+        return first, await sender.send_due()
+
+    assert asyncio.run(run()) == (3, 3)  # qe's mail, the site robot, the line group
+    assert sorted(a for a, _ in outbox.sent) == ["qe@abc.test"]
+    paths = sorted(path for path, _, _ in got.requests)
+    assert paths == ["/line", "/site"]
+    line = next(json.loads(body) for path, _, body in got.requests if path == "/line")
+    assert line["cause"] == "case_stage" and line["id"] == f"{fact.id}|robot:line-group|webhook"
+    assert "临时围堵" in line["subject"]
+    unaddressed = metrics.notifications.labels("sz", "robot", "unaddressed")._value.get()
+    assert unaddressed == 2  # pmc's robot:nowhere, each time the event was read
