@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,10 @@ import pytest
 from pypdf import PdfReader
 
 from services.common.settings import ServiceSettings
-from services.common.tokens import TokenVerifier
-from services.desk.app import create_app as create_desk
-from services.workflow.app import create_app as create_workflow
-from tests.support.keys import write_key_file
-from tests.support.services import running
+from tests.support.signing import desk_and_workflow
 from tests.unit.workflow.builders import Driver, rules_for, to_review
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough password"
 SHENZHEN = ZoneInfo("Asia/Shanghai")
 PERSON = "mr-zhangwei"  # the management representative's person id: never shown
@@ -34,22 +29,9 @@ PERSON = "mr-zhangwei"  # the management representative's person id: never shown
 
 @pytest.fixture
 async def both(settings: ServiceSettings, tmp_path: Path) -> AsyncIterator[tuple[Any, ...]]:
-    keys = write_key_file(
-        tmp_path / "keys.yaml", {"admin": (["*"], ["admin"]), "nb": (["nb"], ["read"])}
-    )
-    settings = settings.model_copy(
-        update={"api_keys_file": tmp_path / "keys.yaml", "rules_dir": ROOT / "rules"}
-    )
-    async with running(create_desk(settings)) as (desk, _):
-
-        async def jwks() -> Mapping[str, Any]:
-            document: Mapping[str, Any] = (await desk.get("/.well-known/jwks.json")).json()
-            return document
-
-        app = create_workflow(settings)
-        app.state.tokens = TokenVerifier(issuer="qloop-desk", audience="qloop", fetch_jwks=jwks)
-        async with running(app) as (workflow, ctx):
-            yield desk, workflow, ctx, keys
+    keys = {"admin": (["*"], ["admin"]), "nb": (["nb"], ["read"])}
+    async with desk_and_workflow(settings, tmp_path, keys) as running:
+        yield running
 
 
 async def _signed_in(desk: httpx.AsyncClient, keys: dict[str, str]) -> dict[str, str]:

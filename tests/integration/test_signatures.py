@@ -7,7 +7,7 @@ an access token passed off as a signature."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,33 +16,18 @@ import httpx
 import pytest
 
 from services.common.settings import ServiceSettings
-from services.common.tokens import TokenVerifier
-from services.desk.app import create_app as create_desk
-from services.workflow.app import create_app as create_workflow
-from tests.support.keys import write_key_file
-from tests.support.services import running
+from tests.support.signing import desk_and_workflow
 from tests.unit.workflow.builders import Driver, rules_for, to_review
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough password"
 
 
 @pytest.fixture
 async def both(settings: ServiceSettings, tmp_path: Path) -> AsyncIterator[tuple[Any, ...]]:
-    keys = write_key_file(tmp_path / "keys.yaml", {"admin": (["*"], ["admin"])})
-    settings = settings.model_copy(
-        update={"api_keys_file": tmp_path / "keys.yaml", "rules_dir": ROOT / "rules"}
-    )
-    async with running(create_desk(settings)) as (desk, _):
-        async def jwks() -> Mapping[str, Any]:
-            document: Mapping[str, Any] = (await desk.get("/.well-known/jwks.json")).json()
-            return document
-
-        app = create_workflow(settings)
-        app.state.tokens = TokenVerifier(issuer="qloop-desk", audience="qloop", fetch_jwks=jwks)
-        async with running(app) as (workflow, ctx):
-            yield desk, workflow, ctx, {"X-API-Key": keys["admin"]}
+    async with desk_and_workflow(settings, tmp_path, {"admin": (["*"], ["admin"])}) as stack:
+        desk, workflow, ctx, keys = stack
+        yield desk, workflow, ctx, {"X-API-Key": keys["admin"]}
 
 
 async def _person(desk: httpx.AsyncClient, admin: dict[str, str], person_id: str) -> dict[str, str]:
