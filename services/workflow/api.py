@@ -280,7 +280,7 @@ async def reply_to_customer(
     except reply.ReplyTemplateError as error:
         raise HTTPException(500, str(error)) from None
     if format == "html":
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers={"Content-Security-Policy": reply.PAGE_POLICY})
     try:
         pdf = await run_in_threadpool(reply.reply_pdf, html)
     except reply.PdfUnavailable as error:

@@ -25,6 +25,9 @@ from services.workflow.domain.case import Case
 from services.workflow.domain.reply import Letter, letter
 
 LOCALE_DIR = Path(__file__).with_name("locale")
+# What a browser may do with the HTML reply: show it, its inline styles and inline images;
+# a site's template cannot make it run a script or call a host.
+PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 DEFAULTS = Path(__file__).with_name("templates")
 
 

@@ -88,6 +88,7 @@ async def test_the_reply_of_an_approved_case_as_pdf_in_chinese_and_html_in_engli
 
     html = await workflow.get(url, params={"lang": "en"}, headers=rep)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert "script-src" not in html.headers["content-security-policy"]  # no script runs
     page = html.text
     assert "Shenzhen plant" in page and "Reply to the customer" in page
     assert case["reference"] in page and "mould wear" in page
