@@ -12,6 +12,7 @@ from services.common.messaging.topology import QueueSpec
 from services.common.runtime import ServiceContext, ServiceDefinition, Wiring, create_service_app
 from services.common.settings import ServiceSettings
 from services.notify import events
+from services.notify.api import router
 from services.notify.directory import DeskDirectory
 from services.notify.email import SmtpChannel
 from services.notify.metrics import notify_metrics
@@ -67,6 +68,7 @@ async def wire(ctx: ServiceContext) -> Wiring:
         robots=robots, tracking=MongoTracking(ctx.db),
     )  # fmt: skip
     ctx.state["notifier"] = notifier
+    ctx.state["store"] = store
     ctx.state["sender"] = Sender(
         store, directory, smtp_of(settings), ctx.clock, metrics, robots=robots
     )
@@ -88,7 +90,9 @@ async def send_forever(ctx: ServiceContext) -> None:
         await asyncio.sleep(pause)
 
 
-DEFINITION = ServiceDefinition(name=NAME, default_port=8086, wire=wire, background=(send_forever,))
+DEFINITION = ServiceDefinition(
+    name=NAME, default_port=8086, routers=(router,), wire=wire, background=(send_forever,)
+)
 
 
 def preflight(settings: ServiceSettings) -> None:

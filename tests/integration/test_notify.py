@@ -24,6 +24,7 @@ from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from tests.support.fake_desk import fake_desk
 from tests.support.infra import Infra
+from tests.support.keys import write_key_file
 from tests.support.services import running
 from tests.support.site_rules import rules_as
 from tests.support.waiting import eventually
@@ -66,9 +67,13 @@ async def test_registered_complaint_mailed_once_to_each(
     catcher = Catcher()
     smtp = Controller(catcher, hostname="127.0.0.1", port=free_port())
     smtp.start()
+    keys = write_key_file(
+        tmp_path / "keys.yaml", {"desk": ([site], ["read"]), "nb-desk": (["nb"], ["read"])}
+    )
     notify = NotifySettings(
-        **settings.model_dump(exclude={"rules_dir"}),
+        **settings.model_dump(exclude={"rules_dir", "api_keys_file"}),
         rules_dir=rules_as(tmp_path, site, "abc-company.yaml", "sz"),
+        api_keys_file=tmp_path / "keys.yaml",
         notify_desk_url=desk,
         notify_desk_api_key=KEY,
         notify_smtp_port=smtp.port,
@@ -76,7 +81,7 @@ async def test_registered_complaint_mailed_once_to_each(
     )
     app = create_app(notify)
     try:
-        async with running(app) as (_, ctx):
+        async with running(app) as (http, ctx):
             sz = registered_envelope(Rulebook.load(ROOT / "rules"))
             envelope = sz.model_copy(update={"site": site})
             connection = await aio_pika.connect(infra.amqp_url)
@@ -96,6 +101,16 @@ async def test_registered_complaint_mailed_once_to_each(
             stored = await ctx.db["notifications"].find_one({"_id": f"{envelope.id}|qe|email"})
             assert stored is not None and stored["status"] == "sent"
             assert stored["event_type"] == "complaint.registered"
+            # The person's history, for the desk: with a key of the site, not another's.
+            url = "/people/qe/notifications"
+            history = await http.get(url, headers={"X-API-Key": keys["desk"]})
+            assert history.status_code == 200, history.text
+            (item,) = history.json()["items"]
+            assert (item["id"], item["status"]) == (f"{envelope.id}|qe|email", "sent")
+            assert item["cause"] == "complaint_registered" and item["why"] == ["quality"]
+            elsewhere = await http.get(url, headers={"X-API-Key": keys["nb-desk"]})
+            assert elsewhere.json() == {"items": [], "count": 0}
+            assert (await http.get(url)).status_code == 401
     finally:
         smtp.stop()
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)

@@ -170,3 +170,23 @@ async def test_a_digest_with_quiet_hours_on_both_backends(store: Any, tmp_path: 
     assert mail.id == digest_id
     done = await store.get(digest_id)
     assert done.status == "sent" and done.attempts == 2 and done.resends == 0
+
+
+async def test_a_persons_history_by_day_newest_first(store: Any) -> None:
+    from datetime import timedelta
+
+    def on(person: str, event: str, days_later: int) -> Notification:
+        at = AT + timedelta(days=days_later, minutes=days_later)
+        return note(person).model_copy(
+            update={"id": f"{event}|{person}|email", "event_id": event, "created_at": at}
+        )
+
+    for added in (on("qe", "e1", 0), on("qe", "e2", 1), on("gm", "e2", 1), on("qe", "e3", 3)):
+        await store.add(added)
+    robot = on("robot:0", "e2", 1).model_copy(update={"channel": "wecom"})
+    await store.add(robot)
+    day = AT.date()
+    ids = [n.id for n in await store.of_person("qe", [day + timedelta(days=d) for d in range(3)])]
+    assert ids == ["e2|qe|email", "e1|qe|email"]  # day 3 not asked for
+    assert [n.id for n in await store.of_person("gm", [day + timedelta(days=1)])] == ["e2|gm|email"]
+    assert await store.of_person("nobody", [day]) == []
