@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -63,8 +64,11 @@ class _Part:
 async def read_form(
     content_type: str, body: AsyncIterable[bytes], *, max_file: int, max_request: int
 ) -> Form:
-    """The fields and files of a multipart/form-data body."""
+    """The fields and files of a multipart/form-data body (or the fields of a plain
+    urlencoded form, which has no files)."""
     kind, options = parse_options_header(content_type)
+    if kind == b"application/x-www-form-urlencoded":
+        return await _urlencoded(body, min(max_request, 16 * FIELD_LIMIT))
     boundary = options.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
         raise NotAForm("the body must be multipart/form-data with a boundary")
@@ -132,4 +136,16 @@ async def read_form(
         parser.finalize()
     except MultipartParseError as exc:
         raise NotAForm(f"the form cannot be read: {exc}") from None
+    return form
+
+
+async def _urlencoded(body: AsyncIterable[bytes], limit: int) -> Form:
+    raw = bytearray()
+    async for chunk in body:
+        raw += chunk
+        if len(raw) > limit:
+            raise RequestTooLarge(f"the form is larger than {limit} bytes")
+    form = Form()
+    for name, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
+        form.fields.setdefault(name, value)
     return form

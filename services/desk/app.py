@@ -20,7 +20,17 @@ from services.common.runtime import (
 )
 from services.common.settings import ServiceSettings
 from services.common.tokens import TokenVerifier
-from services.desk import api, oidc, pages, reports, search, sessions, signatures, store
+from services.desk import (
+    api,
+    attaching,
+    oidc,
+    pages,
+    reports,
+    search,
+    sessions,
+    signatures,
+    store,
+)
 from services.desk.backends import Backends
 from services.desk.handlers import Desk
 from services.desk.passwords import Passwords
@@ -102,6 +112,8 @@ DEFINITION = ServiceDefinition(
         pages.router,
         reports.router,
         search.router,
+        attaching.router,
+        attaching.forms,
     ),
     wire=wire,
     background=(rotate_keys,),

@@ -19,7 +19,7 @@ from services.desk.backends import Backends
 from services.desk.domain import Person, Session
 from services.desk.forms import action_forms, read_values
 from services.desk.handlers import Desk
-from services.desk.registration import field_errors, register_form, submission_of
+from services.desk.registration import register_form
 from services.desk.sessions import CSRF_COOKIE
 
 router = guarded_router(tags=["pages"])
@@ -70,6 +70,8 @@ class Page:
         self.speaker = i18n.Speaker(i18n.choose(self.languages, wish, person.language))
         self.backends: Backends = request.app.state.ctx.state["backends"]
         self.token = desk.token_for(person).access_token
+        # A demonstration's caught mails (mail.py): linked from the navigation when kept.
+        self.demo_mail = request.app.state.ctx.state.get("maildir") is not None
 
     def _names(self, site: str, kind: str, thing: str) -> str:
         """The rule file's name of a stage, department, role, field, clock, outcome or
@@ -212,6 +214,7 @@ async def _case_page(
     )
     case["seconds_left"] = _seconds_left(case)
     entries = history.body.get("entries", []) if history.ok else []
+    files = await page.backends.attachments(page.token, case_id)
     return await page.render(
         "case.html",
         status=status,
@@ -227,6 +230,7 @@ async def _case_page(
         failed_action=failed_action,
         problem=problem,
         urgency=i18n.urgency,
+        attachments=files.body.get("items", []) if files.ok else [],
     )
 
 
@@ -361,35 +365,7 @@ async def new_complaint(
     return await page.render("register.html", **register_form(page.rules, {}, {}))
 
 
-@router.post("/complaints/new", summary="Register a complaint from the form", response_model=None)
-async def register(
-    request: Request, desk: DeskDep, qloop_session: SessionCookie = None
-) -> Response:
-    page = await page_of(request, desk, qloop_session)
-    if page is None:
-        return to_sign_in()
-    posted = {k: str(v) for k, v in (await request.form()).items()}
-    gettext = page.speaker.gettext
-    if not _csrf_ok(page, posted.get("csrf", "")):
-        return await page.render(
-            "register.html",
-            status=403,
-            problem=gettext("The form expired: send it again."),
-            **register_form(page.rules, posted, {}),
-        )
-    submission, errors = submission_of(posted, page.rules, page.person, gettext)
-    if not errors:
-        done = await page.backends.register(page.token, submission)
-        if done.ok:
-            number = done.body.get("number", "")
-            return await page.render("registered.html", registration=done.body, number=number)
-        detail = done.body.get("detail") if isinstance(done.body, dict) else None
-        errors = field_errors(detail if isinstance(detail, list) else [], gettext) or {
-            "description": gettext("The complaint was refused: check the fields.")
-        }
-    return await page.render(
-        "register.html", status=422, **register_form(page.rules, posted, errors)
-    )
+# POST /complaints/new (the form with its files) is services/desk/attaching.py's.
 
 
 @router.post("/language", summary="Choose the pages' language", response_model=None)

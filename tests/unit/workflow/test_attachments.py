@@ -119,3 +119,11 @@ async def test_the_form_reader_keeps_fields_and_marks_a_file_too_large() -> None
     )
     form = await read_form(kind, _stream(body), max_file=1000, max_request=100_000)
     assert form.files[0].too_large and form.files[0].size == 5000 and not form.files[0].data[1000:]
+
+
+async def test_a_plain_form_has_fields_and_no_files() -> None:
+    kind = "application/x-www-form-urlencoded"
+    form = await read_form(
+        kind, _stream(b"site=sz&description=%E8%A3%82"), max_file=1, max_request=1000
+    )
+    assert form.fields == {"site": "sz", "description": "裂"} and form.files == []
