@@ -39,25 +39,34 @@ class Sender:
         daily digest go out together, one digest per person and site."""
         pending = await self.store.pending()
         self.metrics.queue_depth.set(len(pending))
+        single, held = await self._due(pending)
         sent = 0
-        held: dict[tuple[str, str], list[Notification]] = {}
-        for notification_id_ in pending:
-            notification = await self.store.get(notification_id_)
-            if notification is None or notification.next_attempt_at > self.clock.now():
-                continue
-            if notification.status != "pending":
-                continue
-            if notification.digest:
-                held.setdefault((notification.site, notification.person_id), []).append(
-                    notification
-                )
-                continue
+        for notification in single:
             sent += await self._send(notification)
         for members in held.values():
             digest = await self._digest(members)
             if digest is not None:
                 sent += await self._send(digest)
         return sent
+
+    async def _due(
+        self, pending: list[str]
+    ) -> tuple[list[Notification], dict[tuple[str, str], list[Notification]]]:
+        """The pending notifications whose time has come: single ones, and those held
+        for a digest by (site, person)."""
+        single: list[Notification] = []
+        held: dict[tuple[str, str], list[Notification]] = {}
+        for notification_id_ in pending:
+            found = await self.store.get(notification_id_)
+            if found is None or found.status != "pending":
+                continue
+            if found.next_attempt_at > self.clock.now():
+                continue
+            if found.digest:
+                held.setdefault((found.site, found.person_id), []).append(found)
+            else:
+                single.append(found)
+        return single, held
 
     async def _digest(self, members: list[Notification]) -> Notification | None:
         """Record the digest of `members` and mark the members it lists; the digest to

@@ -82,36 +82,51 @@ class Notifier:
 
     async def tell(self, site: str, event_id: str, event_type: str, causes: list[Cause]) -> int:
         """Record the causes' notifications: each person once, by the first cause naming
-        them; the group robots once, by the first cause."""
+        them, on their channels; the site's robots once, by the first cause."""
         causes = [c for c in [await self._owned(c) for c in causes] if c.names or c.people]
         if not causes:
             return 0
         rules = self.rulebook.for_site(site)
+        stored, groups = await self._tell_people(site, event_id, event_type, causes, rules)
+        return stored + await self._tell_robots(site, event_id, event_type, rules, causes, groups)
+
+    async def _tell_people(
+        self, site: str, event_id: str, event_type: str, causes: list[Cause], rules: SiteRules
+    ) -> tuple[int, dict[str, tuple[Cause, Addressed]]]:
+        """Mails recorded (the number new), and the group robots the people's channels
+        name, each with the first cause and person that named it."""
         people = await self.directory.people_at(site)
         roles_of = {d.id: d.roles for d in rules.departments}
         told: set[str] = set()
-        groups: dict[str, tuple[Cause, Addressed]] = {}  # robot name -> who wanted it first
+        groups: dict[str, tuple[Cause, Addressed]] = {}
         stored = 0
         for cause in causes:
             for addressed in resolve(cause.names, people, roles_of, cause.people):
                 if addressed.person.id in told:
                     continue
                 told.add(addressed.person.id)
-                delivery = delivery_for(addressed.person, rules)
-                for channel in delivery.channels:
-                    if channel.startswith(ROBOT):
-                        groups.setdefault(channel.removeprefix(ROBOT), (cause, addressed))
-                if EMAIL in delivery.channels:
+                channels = delivery_for(addressed.person, rules).channels
+                for robot in (c.removeprefix(ROBOT) for c in channels if c.startswith(ROBOT)):
+                    groups.setdefault(robot, (cause, addressed))
+                if EMAIL in channels:
                     stored += await self._record_one(site, event_id, event_type, cause, addressed)
-                elif not any(c.startswith(ROBOT) for c in delivery.channels):
+                elif not any(c.startswith(ROBOT) for c in channels):
                     self.metrics.notifications.labels(site, EMAIL, "muted").inc()
-        robots = self.robots.get(site, ())
-        for index, robot in enumerate(robots):
-            if robot.name is None:  # the site's robots: every event, by its first cause
+        return stored, groups
+
+    async def _tell_robots(
+        self, site: str, event_id: str, event_type: str, rules: SiteRules, causes: list[Cause],
+        groups: dict[str, tuple[Cause, Addressed]],
+    ) -> int:  # fmt: skip
+        """The site's robots get every event, by its first cause; a named robot what the
+        channels `robot:<name>` of its people send it."""
+        stored = 0
+        for index, robot in enumerate(self.robots.get(site, ())):
+            if robot.name is None:
                 stored += await self._record_robot(
                     site, event_id, event_type, rules, causes[0], robot, f"robot:{index}"
                 )
-            elif robot.name in groups:  # a group's robot: what its people are told
+            elif robot.name in groups:
                 cause, addressed = groups.pop(robot.name)
                 stored += await self._record_robot(
                     site, event_id, event_type, rules, cause, robot, f"robot:{robot.name}",
