@@ -159,3 +159,22 @@ async def test_refused_files_name_the_field(
     body = refused.json()
     assert body["code"] == code and body["errors"][0]["field"] == "file"
     assert await ctx.db[RECORDS].count_documents({}) == 0
+
+
+async def test_a_file_named_by_complaint_number_is_listed_for_its_case(
+    workflow: tuple[httpx.AsyncClient, ServiceContext],
+) -> None:
+    client, ctx = workflow
+    case_id = await _case(ctx, [])
+    number = case_id.partition(":")[2]
+    csv = "批号,数量\nL1,3\n".encode()
+    sent = await _upload(client, csv, "lots.csv", "text/csv", complaint=number)  # type: ignore[misc]
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["complaint"] == number and sent.json()["content_type"] == "text/csv"
+    listed = await client.get(f"/cases/{case_id}/attachments", headers=CLERK)
+    assert [i["name"] for i in listed.json()["items"]] == ["lots.csv"]
+    # A case of another site, or none, is not found; a missing file is named.
+    elsewhere = await _upload(client, csv, "a.csv", "text/csv", case="nb:NB-1")  # type: ignore[misc]
+    assert elsewhere.status_code == 404
+    empty = await client.post("/attachments", data={"site": "sz"}, headers=CLERK)
+    assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "file"
