@@ -25,6 +25,8 @@ TYPES = (
     "survey.campaign_closed",
 )
 FACTS = QueueSpec("notify.facts", tuple(f"*.{t}" for t in TYPES))
+# Facts notify only keeps (a campaign's invitations and answers): kept, never "duplicate".
+KEPT = ("survey.campaign_opened", "survey.answered", "survey.campaign_closed")
 
 
 def on_fact(notifier: Notifier) -> Handler:
@@ -33,7 +35,7 @@ def on_fact(notifier: Notifier) -> Handler:
             stored = await notifier.record(envelope)
         except UnknownSite as exc:
             raise Rejected(str(exc), ["site"]) from None
-        return "stored" if stored else "duplicate"
+        return "stored" if stored or envelope.type in KEPT else "duplicate"
 
     return handle
 
