@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "state"
+MAILDIR = STATE / "mail"  # the SMTP catcher's Maildir (aiosmtpd.handlers.Mailbox)
 PORTS = {
     "intake": 8081,
     "workflow": 8082,
@@ -30,7 +31,7 @@ PORTS = {
     "desk": 8085,
     "notify": 8086,
 }
-SMTP_CATCHER = 8025  # a local aiosmtpd: the mails notify sends land in state/logs/mail.log
+SMTP_CATCHER = 8025  # a local aiosmtpd: the mails notify sends land in MAILDIR
 DESK = f"http://127.0.0.1:{PORTS['desk']}"
 # The demo people of each site: (id prefix, name, the role whose department they belong
 # to, roles granted beside it).
@@ -204,11 +205,28 @@ def run_system(*, demo: bool, detach: bool) -> int:
         "QLOOP_DESK_INTAKE_URL": f"http://127.0.0.1:{PORTS['intake']}",
         "QLOOP_DESK_WORKFLOW_URL": f"http://127.0.0.1:{PORTS['workflow']}",
         "QLOOP_DESK_REPORTING_URL": f"http://127.0.0.1:{PORTS['reporting']}",
+        # the local SMTP catcher's mails, shown on the desk (/mail) when it is ours
+        **(
+            {}
+            if "QLOOP_NOTIFY_SMTP_HOST" in os.environ
+            else {"QLOOP_DESK_DEMO_MAILDIR": str(MAILDIR)}
+        ),
     }
     processes: dict[str, subprocess.Popen[bytes]] = {}
     if "QLOOP_NOTIFY_SMTP_HOST" not in os.environ and not _listening(SMTP_CATCHER):
         processes["smtp"] = subprocess.Popen(
-            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_CATCHER}"],
+            # Every mail kept in a Maildir that the desk's /mail page shows each person.
+            [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                f"127.0.0.1:{SMTP_CATCHER}",
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+                str(MAILDIR),
+            ],  # fmt: skip
             cwd=ROOT,
             env={**env, "PYTHONUNBUFFERED": "1"},
             stdout=(logs / "mail.log").open("ab"),
@@ -244,7 +262,7 @@ def run_system(*, demo: bool, detach: bool) -> int:
         print(f"  {name:<10} http://127.0.0.1:{port}/docs   metrics: /metrics   health: /readyz")
     print("  rabbitmq   http://127.0.0.1:15672/ (guest/guest)")
     print(f"  logs       {logs}/")
-    print(f"  mails      {logs}/mail.log   (SMTP catcher on 127.0.0.1:{SMTP_CATCHER})")
+    print(f"  mails      {DESK}/mail   (caught on 127.0.0.1:{SMTP_CATCHER}; each person's own)")
     print(f"  API key    {api_key}   (header X-API-Key; stored in state/demo-api-key.txt)")
     for line in lines:
         print(f"  demo: {line}")

@@ -23,6 +23,7 @@ from services.common.tokens import TokenVerifier
 from services.desk import (
     api,
     attaching,
+    mail,
     oidc,
     pages,
     reports,
@@ -64,6 +65,7 @@ async def wire(ctx: ServiceContext) -> Wiring:
     if provider is not None:
         ctx.state["oidc"] = provider
     settings = desk_settings(ctx.settings)
+    ctx.state["maildir"] = settings.desk_demo_maildir
     ctx.state["backends"] = Backends(
         intake_url=settings.desk_intake_url,
         workflow_url=settings.desk_workflow_url,
@@ -114,6 +116,7 @@ DEFINITION = ServiceDefinition(
         search.router,
         attaching.router,
         attaching.forms,
+        mail.router,
     ),
     wire=wire,
     background=(rotate_keys,),

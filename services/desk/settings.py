@@ -29,6 +29,9 @@ class DeskSettings(ServiceSettings):
     # not set says so.
     desk_intake_url: str | None = Field(default=None, description="e.g. http://intake:8081")
     desk_workflow_url: str | None = Field(default=None, description="e.g. http://workflow:8082")
+    # A demonstration's SMTP catcher keeps the mails here (a Maildir); /mail shows each
+    # person theirs. Unset in production.
+    desk_demo_maildir: Path | None = None
     desk_reporting_url: str | None = Field(default=None, description="e.g. http://reporting:8084")
     # OpenID Connect (production sign-in at the company's provider: Keycloak, Entra ID,
     # Authing, ...). Unset issuer: passwords only. services/desk/oidc.py.

@@ -38,7 +38,10 @@ REPRESENTATIVE = person("zhang.wei", "张伟", ["management"])
 
 @contextmanager
 def desk_stack(
-    settings: ServiceSettings, tmp_path: Path, people: list[dict[str, Any]]
+    settings: ServiceSettings,
+    tmp_path: Path,
+    people: list[dict[str, Any]],
+    desk_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """The desk's base URL, with intake, workflow and reporting behind it and `people` in
     its directory. A first desk process serves the signing keys' JWKS to the services; a
@@ -61,7 +64,8 @@ def desk_stack(
                 service_process(name, {**env, **jwks}, tmp_path / f"{name}.log")
             )
             urls[f"QLOOP_DESK_{name.upper()}_URL"] = f"http://127.0.0.1:{port}"
-        port = stack.enter_context(service_process("desk", {**env, **urls}, tmp_path / "desk2.log"))
+        desk = {**env, **urls, **(desk_env or {})}
+        port = stack.enter_context(service_process("desk", desk, tmp_path / "desk2.log"))
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, headers={"X-API-Key": keys["admin"]}) as admin:
             for one in people:
