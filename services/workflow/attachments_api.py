@@ -91,6 +91,8 @@ def _refused(code: str, field: str, reason: str) -> JSONResponse:
 async def upload(
     request: Request, who: Anyone, attachments: AttachmentsDep, cases: Cases
 ) -> Response:
+    if not (who.holding("submit").grants or who.holding("act").grants):
+        raise HTTPException(403, who.holding("submit").refusal())  # before reading the file
     try:
         form = await read_form(
             request.headers.get("content-type", ""),
@@ -104,14 +106,14 @@ async def upload(
         return _refused("invalid", "body", str(exc))
     site, case_ref = form.fields.get("site", ""), form.fields.get("case") or None
     files = form.files_of("file")
-    if site not in cases.rulebook.sites:
-        return _refused("invalid", "site", f"no site {site!r}: no rule file declares it")
-    if len(files) != 1:
-        return _refused("invalid", "file", "send exactly one file, in the field `file`")
     held = who.holding("act" if case_ref else "submit")
     if not held.grants:
         raise HTTPException(403, held.refusal())
+    if site not in cases.rulebook.sites:
+        return _refused("invalid", "site", f"no site {site!r}: no rule file declares it")
     ensure_site(held, site)
+    if len(files) != 1:
+        return _refused("invalid", "file", "send exactly one file, in the field `file`")
     case = await cases.store.get(case_ref) if case_ref else None
     if case_ref and (case is None or case.site != site):
         raise HTTPException(404, f"no case {case_ref!r} at site {site!r}")

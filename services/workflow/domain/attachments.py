@@ -180,7 +180,15 @@ def _readable_image(data: bytes) -> None:
 
 def thumbnail(data: bytes) -> tuple[bytes, str] | None:
     """A small PNG (pictures with transparency) or JPEG of a picture, or None when the
-    picture is too large to decode for one."""
+    picture is too large to decode for one, or fails to decode past its header (the file
+    is kept: it is what the customer sent)."""
+    try:
+        return _thumbnail(data)
+    except Exception:  # Pillow raises many kinds for a picture broken inside
+        return None
+
+
+def _thumbnail(data: bytes) -> tuple[bytes, str] | None:
     with Image.open(io.BytesIO(data)) as image:
         if image.width * image.height > MAX_THUMBNAIL_PIXELS:
             return None

@@ -127,3 +127,8 @@ async def test_a_plain_form_has_fields_and_no_files() -> None:
         kind, _stream(b"site=sz&description=%E8%A3%82"), max_file=1, max_request=1000
     )
     assert form.fields == {"site": "sz", "description": "裂"} and form.files == []
+
+
+def test_a_picture_broken_past_its_header_gets_no_thumbnail() -> None:
+    whole = png()
+    assert thumbnail(whole[: len(whole) // 2]) is None
