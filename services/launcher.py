@@ -205,6 +205,7 @@ def run_system(*, demo: bool, detach: bool) -> int:
         "QLOOP_DESK_INTAKE_URL": f"http://127.0.0.1:{PORTS['intake']}",
         "QLOOP_DESK_WORKFLOW_URL": f"http://127.0.0.1:{PORTS['workflow']}",
         "QLOOP_DESK_REPORTING_URL": f"http://127.0.0.1:{PORTS['reporting']}",
+        "QLOOP_DESK_NOTIFY_URL": f"http://127.0.0.1:{PORTS['notify']}",
         # the local SMTP catcher's mails, shown on the desk (/mail) when it is ours
         **(
             {}

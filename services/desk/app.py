@@ -24,6 +24,7 @@ from services.desk import (
     api,
     attaching,
     mail,
+    notifications,
     oidc,
     pages,
     reports,
@@ -70,6 +71,7 @@ async def wire(ctx: ServiceContext) -> Wiring:
         intake_url=settings.desk_intake_url,
         workflow_url=settings.desk_workflow_url,
         reporting_url=settings.desk_reporting_url,
+        notify_url=settings.desk_notify_url,
     )
     pings = QueueSpec(f"{NAME}.events", ("*.diagnostic.ping",), ctx.settings.delivery_limit)
     return {pings: {"diagnostic.ping": diagnostics.store_ping(ctx)}}
@@ -117,6 +119,7 @@ DEFINITION = ServiceDefinition(
         attaching.router,
         attaching.forms,
         mail.router,
+        notifications.router,
     ),
     wire=wire,
     background=(rotate_keys,),

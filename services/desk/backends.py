@@ -35,8 +35,12 @@ class Backends:
         intake_url: str | None,
         workflow_url: str | None,
         reporting_url: str | None = None,
+        notify_url: str | None = None,
     ) -> None:
-        urls = (("intake", intake_url), ("workflow", workflow_url), ("reporting", reporting_url))
+        urls = (
+            ("intake", intake_url), ("workflow", workflow_url), ("reporting", reporting_url),
+            ("notify", notify_url),
+        )  # fmt: skip
         self._clients = {
             name: httpx.AsyncClient(base_url=url, timeout=TIMEOUT) for name, url in urls if url
         }
@@ -76,6 +80,9 @@ class Backends:
 
     async def command(self, token: str, case_id: str, body: dict[str, Any]) -> Answer:
         return await self._call("workflow", "POST", f"/cases/{case_id}/commands", token, body)
+
+    async def notifications(self, token: str, person_id: str) -> Answer:
+        return await self._call("notify", "GET", f"/people/{person_id}/notifications", token)
 
     async def search(self, token: str, site: str, params: dict[str, str]) -> Answer:
         client = self._clients.get("reporting")

@@ -32,6 +32,7 @@ class DeskSettings(ServiceSettings):
     # A demonstration's SMTP catcher keeps the mails here (a Maildir); /mail shows each
     # person theirs. Unset in production.
     desk_demo_maildir: Path | None = None
+    desk_notify_url: str | None = Field(default=None, description="e.g. http://notify:8086")
     desk_reporting_url: str | None = Field(default=None, description="e.g. http://reporting:8084")
     # OpenID Connect (production sign-in at the company's provider: Keycloak, Entra ID,
     # Authing, ...). Unset issuer: passwords only. services/desk/oidc.py.

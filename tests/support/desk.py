@@ -42,6 +42,7 @@ def desk_stack(
     tmp_path: Path,
     people: list[dict[str, Any]],
     desk_env: dict[str, str] | None = None,
+    smtp_port: int | None = None,
 ) -> Iterator[str]:
     """The desk's base URL, with intake, workflow and reporting behind it and `people` in
     its directory. A first desk process serves the signing keys' JWKS to the services; a
@@ -64,6 +65,16 @@ def desk_stack(
                 service_process(name, {**env, **jwks}, tmp_path / f"{name}.log")
             )
             urls[f"QLOOP_DESK_{name.upper()}_URL"] = f"http://127.0.0.1:{port}"
+        if smtp_port is not None:  # notify, mailing through the SMTP server on that port
+            notify_env = {
+                **env, **jwks, "QLOOP_NOTIFY_DESK_URL": f"http://127.0.0.1:{first}",
+                "QLOOP_NOTIFY_DESK_API_KEY": keys["admin"],
+                "QLOOP_NOTIFY_SMTP_PORT": str(smtp_port), "QLOOP_NOTIFY_SEND_SECONDS": "0.5",
+            }  # fmt: skip
+            port = stack.enter_context(
+                service_process("notify", notify_env, tmp_path / "notify.log")
+            )
+            urls["QLOOP_DESK_NOTIFY_URL"] = f"http://127.0.0.1:{port}"
         desk = {**env, **urls, **(desk_env or {})}
         port = stack.enter_context(service_process("desk", desk, tmp_path / "desk2.log"))
         base = f"http://127.0.0.1:{port}"
