@@ -33,7 +33,7 @@ forms = APIRouter(tags=["pages"])
 FILES_PER_FORM = 5  # the registration form's files together; more on the case page after
 FORM_OVERHEAD = 256 * 1024
 REFUSED = {
-    "too_large": N_("%(name)s is larger than %(limit)s MB."),
+    "too_large": N_("%(name)s is larger than %(limit)s."),
     "type_not_allowed": N_("%(name)s is not a photo, PDF or spreadsheet."),
     "type_mismatch": N_("The content of %(name)s is not what its name says."),
     "unreadable": N_("The picture %(name)s cannot be read."),
@@ -61,7 +61,8 @@ async def _form(request: Request, page: Page) -> Form | None:
 
 
 def _too_large(page: Page, sent: UploadedFile) -> str:
-    limit = f"{_limit(page) / 1024 / 1024:.0f}"
+    size = _limit(page)
+    limit = f"{size / 1048576:g} MB" if size >= 1048576 else f"{size / 1024:g} KB"
     return page.speaker.gettext(REFUSED["too_large"]) % {"name": sent.filename, "limit": limit}
 
 
