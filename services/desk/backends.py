@@ -93,19 +93,30 @@ class Backends:
         )
         return Answer(reply.status_code, reply.json() if reply.content else {})
 
+    async def workflow_file(
+        self, token: str, path: str, params: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """A document the workflow renders for people (the reply letter, HTML or PDF)."""
+        return await self._file("workflow", token, path, params)
+
     async def people_format(
         self, token: str, path: str, params: dict[str, str]
     ) -> tuple[int, bytes, dict[str, str]]:
         """A report or the dashboard as reporting renders it for people (HTML, CSV, XLSX):
         status, body and the headers that describe it."""
-        client = self._clients.get("reporting")
+        return await self._file("reporting", token, path, params)
+
+    async def _file(
+        self, service: str, token: str, path: str, params: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
+        client = self._clients.get(service)
         if client is None:
-            raise BackendMissing("QLOOP_DESK_REPORTING_URL is not set")
+            raise BackendMissing(f"QLOOP_DESK_{service.upper()}_URL is not set")
         reply = await client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
         kept = {
             k: v
             for k, v in reply.headers.items()
-            if k.lower() in ("content-type", "content-disposition")
+            if k.lower() in ("content-type", "content-disposition", "content-security-policy")
         }
         return reply.status_code, reply.content, kept
 

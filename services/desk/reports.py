@@ -71,6 +71,33 @@ async def _shown(page: Page, path: str, params: dict[str, str], title: str) -> R
 
 
 @router.get(
+    "/cases/{case_id}/reply",
+    summary="The reply to the customer, printable or as PDF",
+    response_model=None,
+)
+async def reply(
+    case_id: Annotated[str, Path(max_length=300, pattern=r"^[^:/]+:[^/]+$")],
+    request: Request,
+    desk: DeskDep,
+    format: Literal["html", "pdf"] = "html",
+    qloop_session: SessionCookie = None,
+) -> Response:
+    """The workflow renders the letter (the 8D in the site's template, with the approver's
+    signature block) in the person's language; the desk hands it over as it is."""
+    page = await page_of(request, desk, qloop_session)
+    if page is None:
+        return to_sign_in()
+    params = {"format": format, "lang": page.speaker.language}
+    status, body, headers = await page.backends.workflow_file(
+        page.token, f"/cases/{case_id}/reply", params
+    )
+    if status >= 400:
+        problem = page.speaker.gettext("The reply cannot be made now: try again in a moment.")
+        return await page.render("report_frame.html", status=status, problem=problem, title="")
+    return Response(body, status_code=status, headers=headers)
+
+
+@router.get(
     "/reports/{site}/dashboard",
     response_class=HTMLResponse,
     summary="A site's dashboard",

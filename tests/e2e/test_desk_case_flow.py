@@ -10,11 +10,13 @@ desk's back. Debian's Chromium driven by Playwright, on the real broker and data
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from services.common.settings import ServiceSettings
 from tests.support.accessibility import violations
@@ -93,6 +95,7 @@ async def test_a_complaint_is_worked_through_every_stage_in_the_browser(
                 await _found_by_search(clerk, base, case_id)
                 await _work(base, case_id, clerk, engineer, rep)
                 await _history_tells_who_did_what(clerk, base, case_id)
+                await _the_reply_is_a_signed_pdf(clerk, base, case_id)
             finally:
                 await browser.close()
 
@@ -102,14 +105,13 @@ async def _found_by_search(page: Any, base: str, case_id: str) -> None:
     reporting has indexed it; the page passes axe-core."""
     number = case_id.split(":", 1)[1]
 
-    async def found() -> bool:
-        await page.goto(f"{base}/search?q=外壳开裂")
-        return number in await page.locator("main").inner_text()
-
-    await eventually(found, timeout=30)
-    assert await page.locator("#results tbody tr").count() >= 1
     row = page.locator("#results tr", has_text=number)
-    assert "接收登记" in await row.inner_text() or "安抚客户并回执" in await row.inner_text()
+
+    async def found() -> bool:  # indexed, and its case opened (stage by name)
+        await page.goto(f"{base}/search?q=外壳开裂")
+        return await row.count() == 1 and "接收登记" in await row.inner_text()
+
+    await eventually(found, timeout=60, interval=0.5)
     assert await violations(page) == []
     await page.fill("#s-q", "外壳开裂 不存在的词")
     await page.click("form[role=search] button[type=submit]")
@@ -179,3 +181,18 @@ async def _history_tells_who_did_what(page: Any, base: str, case_id: str) -> Non
     assert "li.na" not in history and "UTC" not in history
     assert history.count("批准 → 回复客户") == 2 and "退回 → 纠正预防措施" in history
     assert "记录验证结果 → 根本原因分析" in history  # the NG verification
+
+
+async def _the_reply_is_a_signed_pdf(page: Any, base: str, case_id: str) -> None:
+    """The reply to the customer, from the case page's link: a PDF whose text names the
+    complaint, the site, the root cause and the approver, in Chinese, without UTC."""
+    await page.goto(f"{base}/cases/{case_id}")
+    link = page.locator("#reply a", has_text="下载 PDF")
+    reply = await page.request.get(f"{base}{await link.get_attribute('href')}")
+    assert reply.ok and reply.headers["content-type"].startswith("application/pdf")
+    pages = PdfReader(io.BytesIO(await reply.body())).pages
+    text = "".join(p.extract_text() for p in pages)
+    number = case_id.split(":", 1)[1]
+    for said in (number, "深圳工厂", "模具磨损", "张伟", "华东汽车零部件有限公司"):
+        assert said in text, said
+    assert "UTC" not in text and "zhang.wei" not in text
