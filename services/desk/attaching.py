@@ -66,8 +66,11 @@ def _too_large(page: Page, sent: UploadedFile) -> str:
     return page.speaker.gettext(REFUSED["too_large"]) % {"name": sent.filename, "limit": limit}
 
 
-async def _send(page: Page, fields: dict[str, str], sent: UploadedFile) -> tuple[str | None, str]:
-    """The stored attachment's id, or why it was refused (in the person's language)."""
+async def _send(
+    page: Page, fields: dict[str, str], sent: UploadedFile
+) -> tuple[dict[str, Any] | None, str]:
+    """The stored attachment (id, content type, size, sha256), or why it was refused (in
+    the person's language)."""
     gettext = page.speaker.gettext
     if sent.too_large:
         return None, _too_large(page, sent)
@@ -77,8 +80,8 @@ async def _send(page: Page, fields: dict[str, str], sent: UploadedFile) -> tuple
         )
     except BackendMissing:
         return None, gettext("Files cannot be kept now: try again in a moment.")
-    if done.ok:
-        return str(done.body["id"]), ""
+    if done.ok and isinstance(done.body, dict):
+        return done.body, ""
     code = done.body.get("code") if isinstance(done.body, dict) else None
     if code == "too_large":
         return None, _too_large(page, sent)
@@ -139,9 +142,10 @@ async def _references(
         stored, refusal = await _send(page, {"site": site}, sent)
         if stored is None:
             return [], refusal
+        # The type and checksum the workflow found, not the browser's word.
         references.append(
-            {"url_or_key": stored, "content_type": sent.content_type or "application/octet-stream",
-             "size": sent.size}
+            {"url_or_key": stored["id"], "content_type": stored["content_type"],
+             "size": stored["size"], "checksum": f"sha256:{stored['sha256']}"}
         )  # fmt: skip
     return references, ""
 

@@ -1,5 +1,6 @@
 """Attachments in the browser (Debian's Chromium driven by Playwright, the desk, intake,
-the workflow and reporting as processes on the real broker and database): the clerk
+the workflow and reporting as processes on the real broker and database, at a site of
+the test's own with the abc rule file): the clerk
 registers a complaint with a photo on the desk's form; the case page shows the photo's
 thumbnail, and the file downloads byte for byte as it was sent; a file of a type not
 accepted is refused next to the case page's file field, in Chinese; every page passes
@@ -20,6 +21,7 @@ from services.common.settings import ServiceSettings
 from tests.support.accessibility import violations
 from tests.support.desk import ARGS, CHROMIUM, CLERK, desk_stack, sign_in
 from tests.support.processes import ROOT
+from tests.support.site_rules import rules_as
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +36,7 @@ def photo() -> bytes:
     return out.getvalue()
 
 
-async def _register_with_photo(clerk: Any, base: str, picture: Path) -> str:
+async def _register_with_photo(clerk: Any, base: str, site: str, picture: Path) -> str:
     await clerk.goto(f"{base}/complaints/new")
     assert await violations(clerk) == []
     await clerk.select_option("#f-channel", "email")
@@ -47,7 +49,7 @@ async def _register_with_photo(clerk: Any, base: str, picture: Path) -> str:
     await clerk.wait_for_load_state()
     heading = await clerk.locator("h1").inner_text()
     assert heading.startswith("投诉 ") and heading.endswith(" 已登记"), heading
-    case_id = f"sz:{heading.removeprefix('投诉 ').removesuffix(' 已登记')}"
+    case_id = f"{site}:{heading.removeprefix('投诉 ').removesuffix(' 已登记')}"
 
     async def opened() -> bool:  # the workflow opens the case from intake's event
         reply = await clerk.goto(f"{base}/cases/{case_id}")
@@ -58,18 +60,22 @@ async def _register_with_photo(clerk: Any, base: str, picture: Path) -> str:
 
 
 async def test_a_photo_registered_with_a_complaint_is_shown_and_downloads_identical(
-    settings: ServiceSettings, tmp_path: Path
+    settings: ServiceSettings, tmp_path: Path, site: str
 ) -> None:
+    # The abc rule file as this test's own site: complaints other tests register on the
+    # shared broker at the same time (also numbered 1) stay out of this test's workflow.
+    rules = rules_as(tmp_path, site)
+    clerk_here = {**CLERK, "grants": [{**CLERK["grants"][0], "site": site}]}
     picture = tmp_path / "裂纹.png"
     picture.write_bytes(photo())
     program = tmp_path / "setup.png"
     program.write_bytes(b"MZ\x90\x00" + b"\x00" * 500)
-    with desk_stack(settings, tmp_path, [CLERK]) as base:
+    with desk_stack(settings, tmp_path, [clerk_here], rules_dir=rules) as base:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             try:
                 clerk = await sign_in(browser, base, CLERK["id"])
-                case_id = await _register_with_photo(clerk, base, picture)
+                case_id = await _register_with_photo(clerk, base, site, picture)
                 await _thumbnail_and_download(clerk, picture.read_bytes())
                 await _refused_next_to_the_field(clerk, base, case_id, program)
             finally:
