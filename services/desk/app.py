@@ -23,6 +23,7 @@ from services.common.tokens import TokenVerifier
 from services.desk import (
     api,
     attaching,
+    case_posts,
     mail,
     notifications,
     oidc,
@@ -120,6 +121,7 @@ DEFINITION = ServiceDefinition(
         attaching.forms,
         mail.router,
         notifications.router,
+        case_posts.router,
     ),
     wire=wire,
     background=(rotate_keys,),

@@ -120,6 +120,13 @@ class Backends:
         }
         return reply.status_code, reply.content, kept
 
+    async def extension(self, token: str, case_id: str, body: dict[str, Any]) -> Answer:
+        return await self._call("workflow", "POST", f"/cases/{case_id}/extensions", token, body)
+
+    async def disposition(self, token: str, case_id: str, body: dict[str, Any]) -> Answer:
+        path = f"/cases/{case_id}/dispositions"
+        return await self._call("workflow", "POST", path, token, body)
+
     async def register(self, token: str, submission: dict[str, Any]) -> Answer:
         return await self._call("intake", "POST", "/complaints", token, submission)
 

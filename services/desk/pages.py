@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.common.http import guarded_router
 from services.common.rules import SiteRules
-from services.desk import domain, i18n, signatures
+from services.desk import case_forms, domain, i18n, signatures
 from services.desk.api import DeskDep, client_of
 from services.desk.backends import Backends
 from services.desk.domain import Person, Session
@@ -231,6 +231,9 @@ async def _case_page(
         problem=problem,
         urgency=i18n.urgency,
         attachments=files.body.get("items", []) if files.ok else [],
+        acts_here=case_forms.acts_here(rules, case, page.roles.get(case["site"], ())),
+        dispositions=case_forms.DISPOSITIONS,
+        consent_channels=case_forms.CONSENT_CHANNELS,
     )
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -35,6 +37,7 @@ from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 TODAY = "2026-12-07"
+SHENZHEN = ZoneInfo("Asia/Shanghai")
 
 
 async def act(
@@ -141,6 +144,7 @@ async def _work(base: str, case_id: str, clerk: Any, engineer: Any, rep: Any) ->
     contained = {
         "contained_stock_qty": "500", "contained_wip_qty": "120", "contained_customer_qty": "40"
     }  # fmt: skip
+    await _returned_goods_handled(engineer, base, case_id)
     await act(engineer, base, case_id, "contained", contained, "根本原因分析")
     await act(engineer, base, case_id, "cause_found", {"main_cause": "模具磨损"}, "纠正预防措施")
     actions = {"actions": f"增加裂纹检测 | quality | {TODAY}"}
@@ -153,6 +157,7 @@ async def _work(base: str, case_id: str, clerk: Any, engineer: Any, rep: Any) ->
     await act(engineer, base, case_id, "submit_answer", {}, "客服审核回复")
     await act(clerk, base, case_id, "accept_answer", {}, "批准")
     await act(rep, base, case_id, "approve", {"password": PASSWORD}, "回复客户")
+    await _due_extended_with_consent(clerk, base, case_id)
     reply = {"reply_format": "eight_d", "reply_sent_at": TODAY}
     await act(clerk, base, case_id, "reply_sent", reply, "实施")
     await act(engineer, base, case_id, "implemented", {"implemented_at": TODAY}, "内部效果验证")
@@ -171,6 +176,47 @@ async def _work(base: str, case_id: str, clerk: Any, engineer: Any, rep: Any) ->
     await act(clerk, base, case_id, "record_customer_verification", ok, "标准化与横向展开")
     closing = {"standards_revised": "作业指导书 WI-07\nFMEA"}
     await act(engineer, base, case_id, "close_case", closing, "结案")
+
+
+async def _due_extended_with_consent(page: Any, base: str, case_id: str) -> None:
+    """The clerk asks the customer for more time: refused without the customer's consent
+    (abc requires it), then recorded with it; the new due time shows on the case."""
+    later = datetime.now(SHENZHEN) + timedelta(days=3, hours=12)
+    await page.goto(f"{base}/cases/{case_id}")
+    await page.fill("#ext-new_due", later.strftime("%Y-%m-%dT%H:%M"))
+    await page.click("#extension button[type=submit]")
+    await page.wait_for_load_state()
+    assert (
+        await page.locator("#ext-given_by-error").inner_text()
+        == "请记录客户方由谁、何时、以何种方式同意。"
+    )
+    assert await page.input_value("#ext-new_due") == later.strftime("%Y-%m-%dT%H:%M")
+    await page.fill("#ext-given_by", "陈经理")
+    await page.fill("#ext-given_at", datetime.now(SHENZHEN).strftime("%Y-%m-%dT%H:%M"))
+    await page.select_option("#ext-channel", "phone")
+    await page.click("#extension button[type=submit]")
+    await page.wait_for_url(f"{base}/cases/{case_id}")
+    assert await page.locator("#ext-given_by-error").count() == 0
+    history = await page.locator("section", has_text="处理记录").inner_text()
+    assert "李娜\t延期" in history
+
+
+async def _returned_goods_handled(page: Any, base: str, case_id: str) -> None:
+    """The engineer records the returned parts reworked and re-inspected OK; a quantity
+    that is no number is refused next to its field first."""
+    await page.goto(f"{base}/cases/{case_id}")
+    await page.select_option("#disp-disposition", "rework")
+    await page.fill("#disp-quantity", "一百二十")
+    await page.click("#disposition button[type=submit]")
+    await page.wait_for_load_state()
+    assert await page.locator("#disp-quantity-error").inner_text() == "请输入整数。"
+    await page.fill("#disp-quantity", "120")
+    await page.select_option("#disp-reinspection", "ok")
+    await page.click("#disposition button[type=submit]")
+    await page.wait_for_url(f"{base}/cases/{case_id}")
+    listed = await page.locator("#disposition li").inner_text()
+    assert "返工" in listed and "120" in listed
+    assert await violations(page) == []
 
 
 async def _history_tells_who_did_what(page: Any, base: str, case_id: str) -> None:
