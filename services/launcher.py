@@ -259,6 +259,7 @@ def run_system(*, demo: bool, detach: bool) -> int:
         _stop(processes)
         return 1
     print("qloop is running:")
+    print(f"  the desk   {DESK}/   people's pages: my work, cases, registering, search, reports")
     for name, port in PORTS.items():
         print(f"  {name:<10} http://127.0.0.1:{port}/docs   metrics: /metrics   health: /readyz")
     print("  rabbitmq   http://127.0.0.1:15672/ (guest/guest)")
