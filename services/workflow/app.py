@@ -62,6 +62,7 @@ async def wire(ctx: ServiceContext) -> Wiring:
         clock=ctx.clock,
         max_bytes=ctx.settings.attachment_max_bytes,
         types=ctx.settings.attachment_types,
+        metrics=service.metrics,
     )
     ctx.state["fired_relay"] = fired_relay
     limit = ctx.settings.delivery_limit

@@ -13,6 +13,7 @@ from services.common.clock import Clock
 from services.workflow.domain.attachments import (
     THUMBNAILED,
     AttachmentRecord,
+    AttachmentRefused,
     accepted_type,
     blob,
     safe_name,
@@ -20,6 +21,7 @@ from services.workflow.domain.attachments import (
 )
 from services.workflow.domain.case import Case
 from services.workflow.domain.opening import case_id
+from services.workflow.metrics import WorkflowMetrics
 from services.workflow.store_attachments import AttachmentStore
 
 ID_PREFIX = "att_"  # a complaint's reference (url_or_key) to a file stored here
@@ -42,13 +44,18 @@ class Attachments:
     clock: Clock
     max_bytes: int
     types: Collection[str]
+    metrics: WorkflowMetrics | None = None
 
     async def accept(self, upload: Upload) -> AttachmentRecord:
         """Store the file (AttachmentRefused when its size or type is not accepted)."""
         name = safe_name(upload.name)
-        content_type = accepted_type(
-            upload.data, upload.declared_type, name, self.types, self.max_bytes
-        )
+        try:
+            content_type = accepted_type(
+                upload.data, upload.declared_type, name, self.types, self.max_bytes
+            )
+        except AttachmentRefused as refusal:
+            self.refused(upload.site, refusal.code)
+            raise
         new_id = f"{ID_PREFIX}{uuid.uuid4().hex}"
         small = thumbnail(upload.data) if content_type in THUMBNAILED else None
         case = upload.case
@@ -68,7 +75,15 @@ class Attachments:
         if listed_under is None and upload.complaint:
             listed_under = case_id(upload.site, upload.complaint)
         await self.store.save(record, upload.data, small[0] if small else None, listed_under)
+        if self.metrics is not None:
+            self.metrics.attachments.labels(upload.site, "stored").inc()
+            self.metrics.attachment_bytes.labels(upload.site).inc(len(upload.data))
         return record
+
+    def refused(self, site: str, code: str) -> None:
+        """Count a refused file (also one the upload edge refused for its size)."""
+        if self.metrics is not None:
+            self.metrics.attachments.labels(site, code).inc()
 
     async def of_case(self, case: Case) -> list[dict[str, Any]]:
         """The complaint's attachments (its references to files stored here; others by

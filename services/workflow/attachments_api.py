@@ -119,6 +119,7 @@ async def upload(
         raise HTTPException(404, f"no case {case_ref!r} at site {site!r}")
     sent = files[0]
     if sent.too_large:
+        attachments.refused(site, "too_large")
         reason = f"the file is larger than {attachments.max_bytes} bytes"
         return _refused("too_large", "file", reason)
     try:

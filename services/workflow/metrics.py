@@ -30,6 +30,8 @@ class WorkflowMetrics:
     refused: Counter
     provisional: Gauge
     deadline_changes: Counter
+    attachments: Counter
+    attachment_bytes: Counter
 
 
 def workflow_metrics(registry: CollectorRegistry) -> WorkflowMetrics:
@@ -125,6 +127,19 @@ def workflow_metrics(registry: CollectorRegistry) -> WorkflowMetrics:
             "Provisional due times computed again on a changed calendar, by whether the due "
             "time moved (moved: announced and rescheduled; confirmed: only the mark went).",
             ["site", "result"],
+            registry=registry,
+        ),
+        attachments=Counter(
+            "qloop_workflow_attachments_total",
+            "Files uploaded, by outcome: stored, or the refusal's code (too_large, "
+            "type_not_allowed, type_mismatch, unreadable).",
+            ["site", "outcome"],
+            registry=registry,
+        ),
+        attachment_bytes=Counter(
+            "qloop_workflow_attachment_bytes_total",
+            "Bytes of the files stored (thumbnails not counted).",
+            ["site"],
             registry=registry,
         ),
     )

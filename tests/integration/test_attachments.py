@@ -100,6 +100,12 @@ async def test_uploaded_files_read_back_identical_listed_and_in_the_8d(
 
     listed = await client.get(f"/cases/{case_id}/attachments", headers=CLERK)
     assert [i["name"] for i in listed.json()["items"]] == ["裂纹.png", "report.pdf"]
+    stored = {"site": "sz", "outcome": "stored"}
+    assert ctx.registry.get_sample_value("qloop_workflow_attachments_total", stored) == 2
+    sent_bytes = ctx.registry.get_sample_value(
+        "qloop_workflow_attachment_bytes_total", {"site": "sz"}
+    )
+    assert sent_bytes == len(picture) + len(pdf)
     report = await client.get(f"/cases/{case_id}/8d?format=json&lang=zh", headers=CLERK)
     assert report.json()["attachments_label"] == "附件"
     assert [a["name"] for a in report.json()["attachments"]] == ["裂纹.png", "report.pdf"]
@@ -159,6 +165,8 @@ async def test_refused_files_name_the_field(
     body = refused.json()
     assert body["code"] == code and body["errors"][0]["field"] == "file"
     assert await ctx.db[RECORDS].count_documents({}) == 0
+    counted = {"site": "sz", "outcome": code}
+    assert ctx.registry.get_sample_value("qloop_workflow_attachments_total", counted) == 1
 
 
 async def test_a_file_named_by_complaint_number_is_listed_for_its_case(
