@@ -251,9 +251,10 @@ def run_system(*, demo: bool, detach: bool) -> int:
         (pids / f"{name}.pid").write_text(str(processes[name].pid))
     try:
         _wait_ready(processes)
-        lines = load_demo(api_key) if demo else []
+        # The people first: the demo complaints then notify the departments they reach.
         password = _secret("demo-password")
         people = demo_people(api_key, password) if demo else []
+        lines = load_demo(api_key) if demo else []
     except Exception as exc:
         print(f"qloop up: {exc}", file=sys.stderr)
         _stop(processes)

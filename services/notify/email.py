@@ -7,6 +7,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import format_datetime
 from hashlib import sha256
 
 from services.notify.domain import Notification
@@ -36,6 +37,8 @@ class SmtpChannel:
         message["From"] = self.sender
         message["To"] = address
         message["Subject"] = notification.subject
+        # RFC 5322 requires a Date; the notification's own time, the same at every attempt.
+        message["Date"] = format_datetime(notification.created_at)
         # The same for every attempt at one notification: a copy sent again after a crash
         # (SMTP cannot tell) carries the Message-ID of the first, which mail systems and
         # readers use to drop duplicates.

@@ -237,9 +237,12 @@ class Notifier:
 
 
 def _stage_name(rules: SiteRules, stage: str, language: str) -> str:
-    found = next((s for s in rules.workflow.stages if s.id == stage), None)
-    if found is None:
-        return stage
+    """A stage's or a case clock's (`clock:<id>`) name in the rule file, in `language`."""
+    pool = rules.clocks if stage.startswith("clock:") else rules.workflow.stages
+    wanted = stage.removeprefix("clock:")
+    found = next((s for s in pool if s.id == wanted), None)
+    if found is None or not found.names:
+        return wanted
     return str(found.names.get(language) or next(iter(found.names.values())))
 
 

@@ -42,6 +42,22 @@ TEXTS = {
 }
 
 
+# The machine words a fact gives as its reason (deadline kinds, escalation reasons, an
+# action item's state), said in each language; a reason not listed is shown as given.
+REASONS = {
+    "en": {
+        "approaching": "approaching", "missed": "missed", "due": "due soon",
+        "deadline_approaching": "due time approaching", "deadline_missed": "due time missed",
+        "review_loop_exceeded": "sent back too often", "recurrence": "the complaint recurred",
+    },
+    "zh": {
+        "approaching": "即将到期", "missed": "已逾期", "due": "即将到期",
+        "deadline_approaching": "期限将至", "deadline_missed": "已超过期限",
+        "review_loop_exceeded": "退回次数超过上限", "recurrence": "投诉再次发生",
+    },
+}  # fmt: skip
+
+
 def language_of(preferred: str) -> str:
     base = preferred.split("-")[0].lower()
     return base if base in TEXTS else "en"
@@ -52,6 +68,9 @@ def render(
 ) -> tuple[str, str, str]:
     """(subject, plain text, html) of one message."""
     t = TEXTS[language_of(language)]
+    reason = values.get("reason")
+    if reason is not None:
+        values = {**values, "reason": REASONS[language_of(language)].get(reason, reason)}
     subject = t[cause].format(**values)
     lines = [subject, "", t["why"].format(why=why)]
     if due:
