@@ -171,11 +171,11 @@ async def test_every_new_trigger_mails_the_right_people(
         await client.close()
     assert sorted((rcpt[0], str(mail["Subject"])) for rcpt, mail in catcher.mails) == [
         ("gm@wx.test", "Case SZ-000001 awaits your approval (Approval)"),
-        ("gm@wx.test", "Case SZ-000001 reopened: recurrence"),
+        ("gm@wx.test", "Case SZ-000001 reopened: the complaint recurred"),
         ("line@wx.test", "Case SZ-000001: action missed: Replace the die"),
         ("mkt@wx.test", "Survey action SZ-000001 assigned (Acme Auto)"),
         ("mkt@wx.test", "Survey wx-2026-1: response rate 10% is below the target of 80%"),
-        ("qc@wx.test", "Case SZ-000001 reopened: recurrence"),
+        ("qc@wx.test", "Case SZ-000001 reopened: the complaint recurred"),
     ]
 
 
