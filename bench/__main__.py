@@ -12,6 +12,7 @@ RUNS = [
     ["-m", "bench.workflow_deadlines", "100000"],
     ["bench/bench_reporting.py"],
     ["-m", "bench.intake_import", "--rows", "100000"],
+    ["-m", "bench.desk_pages", "10000", "6000"],  # the sizes that seed in ~15 min here
 ]
 
 

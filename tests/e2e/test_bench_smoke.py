@@ -1,4 +1,4 @@
-"""The pipeline benchmark harness runs (a tiny run: no figures are asserted)."""
+"""The benchmark harnesses run (tiny runs: no figures are asserted)."""
 
 from __future__ import annotations
 
@@ -59,3 +59,29 @@ def test_import_bench_smoke(settings: ServiceSettings, tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert "## Import" in text and "ratio to raw insert_one" in text
     assert "case opened (60 of 60)" in text  # every imported row reached its case
+
+
+def test_desk_pages_bench_smoke(settings: ServiceSettings, tmp_path: Path) -> None:
+    out = tmp_path / "performance.md"
+    env = {
+        **os.environ,
+        "QLOOP_AMQP_URL": settings.amqp_url,
+        "QLOOP_MONGODB_URL": settings.mongodb_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.desk_pages", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| my work (GET /work" in done.stdout  # the table, printed
+    text = out.read_text(encoding="utf-8")
+    assert "## Desk pages" in text and "page p95 / raw p95" in text
+    for page in ("my work", "case page", "a word matching few", "a word matching many",
+                 "a filter alone"):  # fmt: skip
+        assert f"{page}" in text
+    assert "Pages answered without their data (a service call failed): none" in text
