@@ -31,24 +31,29 @@ async def _answered(page: Page, case_id: str, form: str, posted: dict[str, str],
     )  # fmt: skip
 
 
-async def _posted(request: Request, page: Page, case_id: str) -> dict[str, str] | Response:
+async def _form(
+    request: Request, desk: DeskDep, cookie: str | None, case_id: str
+) -> tuple[Page, dict[str, str]] | Response:
+    """The signed-in person and their posted form, or the page that answers instead (sign
+    in; the form expired)."""
+    page = await page_of(request, desk, cookie)
+    if page is None:
+        return to_sign_in()
     posted = {k: str(v) for k, v in (await request.form()).items()}
     if not _csrf_ok(page, posted.get("csrf", "")):
         problem = page.speaker.gettext("The form expired: send it again.")
         return await _case_page(page, case_id, problem=problem, status=403)
-    return posted
+    return page, posted
 
 
 @router.post("/cases/{case_id}/extension", summary="Extend the due time", response_model=None)
 async def extend(
     case_id: str, request: Request, desk: DeskDep, qloop_session: SessionCookie = None
 ) -> Response:
-    page = await page_of(request, desk, qloop_session)
-    if page is None:
-        return to_sign_in()
-    posted = await _posted(request, page, case_id)
-    if isinstance(posted, Response):
-        return posted
+    form = await _form(request, desk, qloop_session, case_id)
+    if isinstance(form, Response):
+        return form
+    page, posted = form
     zone = page.zone(case_id.split(":", 1)[0])
     body, errors = case_forms.extension_body(posted, zone, page.speaker.gettext)
     if errors:
@@ -65,12 +70,10 @@ async def extend(
 async def dispose(
     case_id: str, request: Request, desk: DeskDep, qloop_session: SessionCookie = None
 ) -> Response:
-    page = await page_of(request, desk, qloop_session)
-    if page is None:
-        return to_sign_in()
-    posted = await _posted(request, page, case_id)
-    if isinstance(posted, Response):
-        return posted
+    form = await _form(request, desk, qloop_session, case_id)
+    if isinstance(form, Response):
+        return form
+    page, posted = form
     body, errors = case_forms.disposition_body(posted, page.speaker.gettext)
     if errors:
         return await _case_page(

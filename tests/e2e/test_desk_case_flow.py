@@ -60,7 +60,7 @@ async def act(
     assert shown == stage, f"{action}: {shown} ({await page.inner_text('main')})"
 
 
-async def _register(clerk: Any, base: str) -> str:
+async def _register(clerk: Any, base: str, site: str) -> str:
     await clerk.goto(f"{base}/complaints/new")
     await clerk.select_option("#f-channel", "email")
     await clerk.fill("#f-customer_id", "C-2001")
@@ -72,7 +72,7 @@ async def _register(clerk: Any, base: str) -> str:
     await clerk.wait_for_load_state()
     heading = await clerk.locator("h1").inner_text()
     number = heading.removeprefix("投诉 ").removesuffix(" 已登记")
-    case_id = f"sz:{number}"
+    case_id = f"{site}:{number}"
 
     async def opened() -> bool:  # the workflow opens the case from intake's event
         reply = await clerk.goto(f"{base}/cases/{case_id}")
@@ -84,17 +84,17 @@ async def _register(clerk: Any, base: str) -> str:
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 async def test_a_complaint_is_worked_through_every_stage_in_the_browser(
-    settings: ServiceSettings, tmp_path: Path
+    settings: ServiceSettings, tmp_path: Path, site: str
 ) -> None:
     playwright_api = pytest.importorskip("playwright.async_api")
-    with desk_stack(settings, tmp_path, [CLERK, ENGINEER, REPRESENTATIVE]) as base:
+    with desk_stack(settings, tmp_path, [CLERK, ENGINEER, REPRESENTATIVE], site=site) as base:
         async with playwright_api.async_playwright() as p:
             browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             try:
                 clerk = await sign_in(browser, base, CLERK["id"])
                 engineer = await sign_in(browser, base, ENGINEER["id"])
                 rep = await sign_in(browser, base, REPRESENTATIVE["id"])
-                case_id = await _register(clerk, base)
+                case_id = await _register(clerk, base, site)
                 await _found_by_search(clerk, base, case_id)
                 await _work(base, case_id, clerk, engineer, rep)
                 await _history_tells_who_did_what(clerk, base, case_id)

@@ -10,13 +10,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Mailbox
 
 from services.common.settings import ServiceSettings
 from tests.support.accessibility import violations
-from tests.support.desk import ARGS, CHROMIUM, CLERK, ENGINEER, desk_stack, sign_in
-from tests.support.processes import free_port
+from tests.support.desk import ARGS, CHROMIUM, CLERK, ENGINEER, desk_stack, mail_catcher, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -35,15 +32,9 @@ async def test_each_person_sees_the_mails_caught_for_them(
 ) -> None:
     playwright_api = pytest.importorskip("playwright.async_api")
     maildir = tmp_path / "mail"
-    catcher = Controller(Mailbox(maildir), hostname="127.0.0.1", port=free_port())
-    catcher.start()
-    try:
-        _send(
-            catcher.port, CLERK["email"], "新投诉 SZ-2026-000042 已登记", "请在 24 小时内回执客户。"
-        )
-        _send(catcher.port, ENGINEER["email"], "案件 SZ-2026-000007 已逾期", "调查分析已逾期。")
-    finally:
-        catcher.stop()
+    with mail_catcher(maildir) as port:
+        _send(port, CLERK["email"], "新投诉 SZ-2026-000042 已登记", "请在 24 小时内回执客户。")
+        _send(port, ENGINEER["email"], "案件 SZ-2026-000007 已逾期", "调查分析已逾期。")
     env = {"QLOOP_DESK_DEMO_MAILDIR": str(maildir)}
     with desk_stack(settings, tmp_path, [CLERK, ENGINEER], desk_env=env) as base:
         async with playwright_api.async_playwright() as p:

@@ -10,41 +10,36 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Mailbox
 
 from services.common.settings import ServiceSettings
 from tests.e2e.test_desk_case_flow import _register
 from tests.support.accessibility import violations
-from tests.support.desk import ARGS, CHROMIUM, CLERK, ENGINEER, desk_stack, sign_in
-from tests.support.processes import free_port
+from tests.support.desk import ARGS, CHROMIUM, CLERK, ENGINEER, desk_stack, mail_catcher, sign_in
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
 
 async def test_the_owning_department_is_mailed_and_sees_it_on_the_desk(
-    settings: ServiceSettings, tmp_path: Path
+    settings: ServiceSettings, tmp_path: Path, site: str
 ) -> None:
     playwright_api = pytest.importorskip("playwright.async_api")
     maildir = tmp_path / "mail"
-    catcher = Controller(Mailbox(maildir), hostname="127.0.0.1", port=free_port())
-    catcher.start()
-    try:
-        env = {"QLOOP_DESK_DEMO_MAILDIR": str(maildir)}
-        people = [CLERK, ENGINEER]
-        with desk_stack(settings, tmp_path, people, desk_env=env, smtp_port=catcher.port) as base:
-            async with playwright_api.async_playwright() as p:
-                browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-                try:
-                    clerk = await sign_in(browser, base, CLERK["id"])
-                    case_id = await _register(clerk, base)
-                    engineer = await sign_in(browser, base, ENGINEER["id"])
-                    await _told(engineer, base, case_id)
-                finally:
-                    await browser.close()
-    finally:
-        catcher.stop()
+    env = {"QLOOP_DESK_DEMO_MAILDIR": str(maildir)}
+    people = [CLERK, ENGINEER]
+    with (
+        mail_catcher(maildir) as smtp,
+        desk_stack(settings, tmp_path, people, desk_env=env, smtp_port=smtp, site=site) as base,
+    ):
+        async with playwright_api.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                clerk = await sign_in(browser, base, CLERK["id"])
+                case_id = await _register(clerk, base, site)
+                engineer = await sign_in(browser, base, ENGINEER["id"])
+                await _told(engineer, base, case_id)
+            finally:
+                await browser.close()
 
 
 async def _told(page: Any, base: str, case_id: str) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.common.rules import SiteRules
+from services.common.rules.loader import load_rules
 from services.common.settings import ServiceSettings
 from services.common.storage.locks import DocumentLocks
 from services.workflow.domain.opening import open_for_complaint
@@ -24,13 +26,15 @@ from services.workflow.store_mongo import MongoCaseStore
 from tests.support.accessibility import violations
 from tests.support.desk import ARGS, CHROMIUM, CLERK, PASSWORD, REPRESENTATIVE, desk_stack
 from tests.support.processes import ROOT
-from tests.unit.workflow.builders import Driver, registered, rules_for, to_review
+from tests.support.site_rules import rules_as
+from tests.unit.workflow.builders import Driver, registered, to_review
 
 pytestmark = pytest.mark.e2e
 
 
-async def _open_case(settings: ServiceSettings, mongo: AsyncMongoClient[Any]) -> str:
-    rules = rules_for("sz")
+async def _open_case(
+    settings: ServiceSettings, mongo: AsyncMongoClient[Any], rules: SiteRules
+) -> str:
     start = datetime.now(UTC) - timedelta(hours=3)
     case = open_for_complaint(registered(rules, start, number=_number()), rules, start).case
     store = MongoCaseStore(mongo[f"{settings.database}_workflow"], DocumentLocks())
@@ -38,8 +42,10 @@ async def _open_case(settings: ServiceSettings, mongo: AsyncMongoClient[Any]) ->
     return case.id
 
 
-async def _case_to_approve(settings: ServiceSettings, mongo: AsyncMongoClient[Any]) -> str:
-    d = Driver(rules_for("sz"), datetime.now(UTC) - timedelta(days=1), number=_number())
+async def _case_to_approve(
+    settings: ServiceSettings, mongo: AsyncMongoClient[Any], rules: SiteRules
+) -> str:
+    d = Driver(rules, datetime.now(UTC) - timedelta(days=1), number=_number())
     to_review(d)
     d.do("accept_answer")
     store = MongoCaseStore(mongo[f"{settings.database}_workflow"], DocumentLocks())
@@ -53,14 +59,17 @@ def _number() -> str:
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 async def test_a_clerk_signs_in_finds_the_case_and_moves_it_on(
-    settings: ServiceSettings, tmp_path: Path, mongo: AsyncMongoClient[Any]
+    settings: ServiceSettings, tmp_path: Path, mongo: AsyncMongoClient[Any], site: str
 ) -> None:
     playwright_api = pytest.importorskip("playwright.async_api")
-    case_id = await _open_case(settings, mongo)
-    to_approve = await _case_to_approve(settings, mongo)
-    with desk_stack(settings, tmp_path, [CLERK, REPRESENTATIVE]) as base:
+    rules_dir = rules_as(tmp_path, site)  # the abc procedure, under this test's own site
+    rules = load_rules(rules_dir / "site.yaml")
+    case_id = await _open_case(settings, mongo, rules)
+    to_approve = await _case_to_approve(settings, mongo, rules)
+    people = [CLERK, REPRESENTATIVE]
+    with desk_stack(settings, tmp_path, people, rules_dir=rules_dir, site=site) as base:
         FOUND.clear()
-        await _in_the_browser(playwright_api, base, case_id, to_approve)
+        await _in_the_browser(playwright_api, base, case_id, to_approve, site)
     assert FOUND == {}  # no page with an accessibility violation
 
 
@@ -87,7 +96,9 @@ async def _accessible(page: Any, name: str) -> None:
         FOUND[name] = found
 
 
-async def _in_the_browser(playwright_api: Any, base: str, case_id: str, to_approve: str) -> None:
+async def _in_the_browser(
+    playwright_api: Any, base: str, case_id: str, to_approve: str, site: str
+) -> None:
     shots = os.environ.get("QLOOP_SCREENSHOTS") == "1"
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -126,8 +137,8 @@ async def _in_the_browser(playwright_api: Any, base: str, case_id: str, to_appro
             if shots:
                 await page.screenshot(path=str(ROOT / "docs" / "desk-case-zh.png"), full_page=True)
 
-            await page.select_option("#lang", "en")
-            await page.wait_for_url(f"{base}/cases/{case_id}")
+            async with page.expect_navigation():  # the switch submits itself
+                await page.select_option("#lang", "en")
             assert await page.locator("#stage").inner_text() == "Acknowledge the customer"
             await page.click("text=My work")
             row = page.locator(f"tr[data-case='{case_id}']")
@@ -135,7 +146,7 @@ async def _in_the_browser(playwright_api: Any, base: str, case_id: str, to_appro
             if shots:
                 await page.screenshot(path=str(ROOT / "docs" / "desk-work-en.png"), full_page=True)
             await _register_a_complaint(page, base, shots)
-            await _approve_with_a_signature(browser, base, to_approve, shots)
+            await _approve_with_a_signature(browser, base, to_approve, shots, site)
         finally:
             await browser.close()
 
@@ -170,14 +181,14 @@ async def _register_a_complaint(page: Any, base: str, shots: bool) -> None:
     assert "quality" not in routing and "UTC" not in routing  # no codes, no UTC
 
 
-async def _read_the_reports(page: Any, base: str, shots: bool) -> None:
+async def _read_the_reports(page: Any, base: str, shots: bool, site: str) -> None:
     """The dashboard and the monthly summary from the navigation, in Chinese, with the
     site's name, not its id."""
     await page.click("header >> text=报表")
     await page.wait_for_url(f"{base}/reports")
     await _accessible(page, "reports")
-    await page.click("#reports-sz >> text=看板")
-    await page.wait_for_url(f"{base}/reports/sz/dashboard")
+    await page.click(f"#reports-{site} >> text=看板")
+    await page.wait_for_url(f"{base}/reports/{site}/dashboard")
     title = await page.locator("#title").inner_text()
     assert title.startswith("看板 — 深圳工厂 — "), title
     tiles = await page.locator(".tiles").inner_text()
@@ -188,14 +199,16 @@ async def _read_the_reports(page: Any, base: str, shots: bool) -> None:
     if shots:
         await page.screenshot(path=str(ROOT / "docs" / "desk-dashboard-zh.png"), full_page=True)
     await page.click("text=全部报表")
-    await page.click("#reports-sz >> text=本月")
+    await page.click(f"#reports-{site} >> text=本月")
     heading = await page.locator(".report h1").inner_text()
     assert heading.startswith("月度汇总 — 深圳工厂 — "), heading
     assert "本月反馈" in await page.locator(".report").inner_text()
     await _accessible(page, "monthly summary")
 
 
-async def _approve_with_a_signature(browser: Any, base: str, case_id: str, shots: bool) -> None:
+async def _approve_with_a_signature(
+    browser: Any, base: str, case_id: str, shots: bool, site: str
+) -> None:
     """The management representative signs the approval: the password again, the meaning
     stated on the form; a wrong password is refused next to its field."""
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
@@ -222,5 +235,5 @@ async def _approve_with_a_signature(browser: Any, base: str, case_id: str, shots
     history = await page.locator("section", has_text="处理记录").inner_text()
     assert "张伟" in history and "批准 → 回复客户" in history
     assert "complaint SZ-" not in history  # the system's own reasons are said in words
-    await _read_the_reports(page, base, shots)
+    await _read_the_reports(page, base, shots, site)
     await context.close()

@@ -77,6 +77,12 @@ async def test_complaints_are_found_by_words_and_filters_and_follow_their_case(
     page = await index.search(site, await index.months(site), {"any"}, offset=2, limit=2)
     assert page[0] == 5 and [i["number"] for i in page[1]] == everything[2:4]
 
+    # The same number registered again with another receipt (a replay from another
+    # system): its one entry moves, it is not listed twice.
+    again = h.registered(site, f"{p}-0002", h.at("2026-03-11T09:00:00+08:00"))
+    await projector.project(again)
+    assert (await _find(index, site, f"{p}-0002")) == [f"{p}-0002"]
+
     before = {d["_id"]: d["terms"] async for d in db["search_docs"].find({"site": site})}
     await rebuild(store, sites=UtcSites(), policy=Policy(), progress=False, search=index)
     after = {d["_id"]: d["terms"] async for d in db["search_docs"].find({"site": site})}

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
 
 from services.common.settings import ServiceSettings
 from tests.support.keys import write_key_file
-from tests.support.processes import ROOT, service_process
+from tests.support.processes import ROOT, free_port, service_process
+from tests.support.site_rules import rules_as
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -44,10 +47,18 @@ def desk_stack(
     desk_env: dict[str, str] | None = None,
     smtp_port: int | None = None,
     rules_dir: Path | None = None,
+    site: str = "sz",
 ) -> Iterator[str]:
     """The desk's base URL, with intake, workflow and reporting behind it and `people` in
     its directory. A first desk process serves the signing keys' JWKS to the services; a
-    second one, on the same database and keys, is told where the services are."""
+    second one, on the same database and keys, is told where the services are.
+
+    `site`: the test's own copy of the abc rules (rules_as) under that id, and the people's
+    grants there, so that no other stack on the broker (a demo, another test run) hears
+    this test's complaints or speaks into it."""
+    if site != "sz":
+        rules_dir = rules_dir or rules_as(tmp_path, site)
+        people = [{**p, "grants": [{**g, "site": site} for g in p["grants"]]} for p in people]
     keys = write_key_file(tmp_path / "keys.yaml", {"admin": (["*"], ["admin"])})
     env = {
         "QLOOP_AMQP_URL": settings.amqp_url,
@@ -98,3 +109,15 @@ async def sign_in(browser: Any, base: str, login: str) -> Any:
     await page.click("form[action='/sign-in'] button[type=submit]")
     await page.wait_for_url(f"{base}/work")
     return page
+
+
+@contextmanager
+def mail_catcher(maildir: Path) -> Iterator[int]:
+    """A real SMTP server (aiosmtpd) keeping every mail in `maildir`, as `qloop up`'s
+    catcher does: its port."""
+    catcher = Controller(Mailbox(maildir), hostname="127.0.0.1", port=free_port())
+    catcher.start()
+    try:
+        yield catcher.port
+    finally:
+        catcher.stop()
