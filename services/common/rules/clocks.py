@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.common.rules.durations import DueTime
-from services.common.rules.engine import due
+from services.common.rules.engine import due, with_customer_deadline
 from services.common.rules.schema import SiteRules
 from services.common.rules.schema_clocks import Clock
 from services.common.rules.schema_complaints import Classification, ClassMatch
@@ -29,11 +29,6 @@ def clock_due(
     """When a clock started at `started_at` is due: its duration on the site calendar
     (through ``due``, like stage deadlines: provisional when counted through a year the
     calendar does not cover yet), or the customer's own deadline where the clock takes it
-    (`customer`: whenever one is set; `earlier`: when it comes first). A date the customer
-    gave is never provisional."""
+    (engine.with_customer_deadline: `customer`, `earlier`, `later`)."""
     counted = due(rules, started_at, clock.duration)
-    if customer_deadline is not None and clock.customer_deadline == "customer":
-        return DueTime(customer_deadline)
-    if customer_deadline is not None and clock.customer_deadline == "earlier":
-        return DueTime(customer_deadline) if customer_deadline < counted.at else counted
-    return counted
+    return with_customer_deadline(counted, customer_deadline, clock.customer_deadline)

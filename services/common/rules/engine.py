@@ -159,13 +159,22 @@ def stage_due_times(
         if rule is None or rule.from_event not in events:
             continue
         computed = due(rules, events[rule.from_event], rule.duration)
-        if customer_deadline is not None and rule.customer_deadline == "customer":
-            computed = DueTime(customer_deadline)
-        elif customer_deadline is not None and rule.customer_deadline == "earlier":
-            if customer_deadline < computed.at:
-                computed = DueTime(customer_deadline)
-        out[stage.id] = computed
+        out[stage.id] = with_customer_deadline(computed, customer_deadline, rule.customer_deadline)
     return out
+
+
+def with_customer_deadline(counted: DueTime, customer: datetime | None, mode: str) -> DueTime:
+    """A due time counted from the rules, or the customer's own deadline where the rule
+    takes it: `customer` whenever one is set, `earlier` when it comes first, `later` when
+    it gives more time (the seeds: "within 2-3 working days, or the customer's deadline").
+    A date the customer gave is never provisional."""
+    if customer is None or mode == "ignore":
+        return counted
+    if mode == "customer" or (mode == "earlier" and customer < counted.at):
+        return DueTime(customer)
+    if mode == "later" and customer > counted.at:
+        return DueTime(customer)
+    return counted
 
 
 def score_band(rules: SiteRules, score: float) -> Band:

@@ -30,7 +30,7 @@ class Clock(Frozen):
     start: str
     stop: OneOrMany[str] = Field(min_length=1)  # the first of these events stops the clock
     duration: DurationField
-    customer_deadline: Literal["ignore", "earlier", "customer"] = "ignore"
+    customer_deadline: Literal["ignore", "earlier", "later", "customer"] = "ignore"
     when: ClassMatch = ClassMatch()  # runs only for complaints so classified
     owner: Id  # a department, a role, or case_owner: who must act before the due time
     escalation: tuple[EscalationRule, ...] | None = None  # None: the site's general rules

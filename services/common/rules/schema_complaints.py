@@ -132,7 +132,7 @@ class DeadlineRule(Frozen):
     from_event: str = Field(alias="from")
     duration: DurationField
     when: ClassMatch = ClassMatch()
-    customer_deadline: Literal["ignore", "earlier", "customer"] = "ignore"
+    customer_deadline: Literal["ignore", "earlier", "later", "customer"] = "ignore"
 
 
 class ExtensionPolicy(Frozen):
