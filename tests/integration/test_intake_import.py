@@ -4,6 +4,7 @@ running intake service, their times treated as history."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,43 @@ async def test_rows_imported_beside_the_running_service_are_published_at_once(
         assert ctx.metrics.outbox_pending._value.get() == 0
     assert sorted(e.external_ref for e in found) == ["HIST-0001", "HIST-0002", "HIST-0003"]
     assert all(e.imported and e.registration_on_time for e in found)
+
+
+async def test_rows_imported_while_intake_is_stopped_are_published_when_it_starts(
+    settings: ServiceSettings, infra: Infra, tmp_path: Path, test_id: str
+) -> None:
+    """No service runs during the import; the registrations wait in the database with their
+    marks, and the service publishes them within seconds of its start, once each."""
+    intake_settings = settings.model_copy(update={"rules_dir": ROOT / "rules"})
+    source = f"offline-{test_id}"
+    history = tmp_path / "history.csv"
+    history.write_text(
+        (ROOT / "docs/examples/complaints.csv").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(EVENTS_EXCHANGE, routing_key="sz.complaint.registered")
+        report = await run_import(intake_settings, history, site="sz", source=source)
+        assert (report.registered, report.refused) == (3, 0)
+        found: list[Any] = []
+
+        async def published() -> bool:
+            while (message := await queue.get(no_ack=True, fail=False)) is not None:
+                event = parse_event(message.body)
+                if event.data.source == source:
+                    found.append(event.data)
+            return len(found) >= 3
+
+        assert not await published()  # nothing is published while no service runs
+        async with running(create_app(intake_settings)) as (_, ctx):
+            await eventually(published, timeout=30)
+            await eventually(lambda: _true(ctx.relay.idle))
+            assert ctx.metrics.outbox_pending._value.get() == 0
+        await asyncio.sleep(0.5)
+        await published()
+    assert sorted(e.external_ref for e in found) == ["HIST-0001", "HIST-0002", "HIST-0003"]
 
 
 async def _true(value: bool) -> bool:
