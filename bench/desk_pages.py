@@ -448,6 +448,26 @@ def render(r: Results) -> str:
         f"{r.idle}".rstrip(),
         "",
         table(HEADER, r.rows),
+        "",
+        "What each page reads. My work: the desk asks the workflow's GET /worklist twice, "
+        "once for the list and once for the count in the navigation; the workflow reads "
+        "the worklist documents of the stages the person acts in, then every listed case by "
+        "`_id`, one after another, and makes each a `Case` and its view "
+        "(services/workflow/worklist.py). The case page: the same worklist for the "
+        "navigation's count (every page shows it), the case, its history (the case read "
+        "again), intake's complaint and the attachments. Search: the worklist for the "
+        "count, then reporting reads the site's months, the posting of every term in every "
+        "month (search_store.py), intersects and sorts every match in Python and reads the "
+        "page's 25 summaries by `_id`. The raw columns read only the documents the page's "
+        "own data needs (my work: the worklists and the listed cases; the case page: the "
+        "case; search: the months, the postings and the 25 summaries), not the count's.",
+        "",
+        f"Seeding at these rates: {100_000 / (r.cases / r.cases_seconds) / 60:.0f} min for "
+        f"100,000 cases, {1_000_000 / (r.complaints / r.complaints_seconds) / 3600:.0f} h for "
+        "1,000,000 complaints (more: both rates fall as the worklist and posting documents "
+        "grow). Not measured: intake's complaints (not seeded: the case page's call to "
+        "intake answers 404 after a read by `_id`), attachments, other people than one "
+        "quality engineer, the browser's own time.",
     ])  # fmt: skip
 
 
