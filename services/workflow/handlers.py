@@ -27,7 +27,7 @@ from services.common.rulebook import Rulebook
 from services.common.rules import SiteRules
 from services.common.storage.outbox import Kick
 from services.workflow.agenda import Agenda
-from services.workflow.domain import clocks, recurrence, survey_verification
+from services.workflow.domain import action_items, clocks, recurrence, survey_verification
 from services.workflow.domain.case import Case
 from services.workflow.domain.commands import CorrectiveActionRequest, Refused
 from services.workflow.domain.deadlines import Deadline
@@ -245,6 +245,7 @@ class CaseService:
                 subject=case.id,
                 correlation_id=correlation_id,
                 causation_id=causation_id,
+                event_id=action_items.assigned_event_id(fact),
             )
             for fact in facts
         ]

@@ -161,6 +161,34 @@ class CaseEscalated(Contract):
 
 
 @register(
+    "case.action_assigned",
+    1,
+    "A CAPA action item (an item of a field of type `actions`) was recorded on a case for the "
+    "first time: a command recorded it with a `what` and `owner` the field did not hold before. "
+    "Emitted once per item (its event id is derived from the case and the item's field, what "
+    "and owner), never for an item recorded again unchanged or with only its due time changed. "
+    "The site is the envelope's.",
+)
+class CaseActionAssigned(Contract):
+    case_id: str
+    complaint_number: str
+    field: str = Field(description="The case field of type `actions` that holds the item.")
+    action: str = Field(description="The action item's `what`.")
+    action_owner: str = Field(
+        description="The item's owner as written: a department, a role or a person's id."
+    )
+    due: AwareDatetime = Field(description="When the item is due (UTC).")
+    stage: str = Field(description="The stage the case was in when the item was recorded.")
+    owner_department: str
+    acting_departments: tuple[str, ...] = Field(
+        default=(), description="The owner, when it is a department or role of the site."
+    )
+    actor: str
+    assigned_at: AwareDatetime
+    rules_version: str
+
+
+@register(
     "case.clock_stopped",
     1,
     "A case clock (the rule file's `clocks`: a case-wide deadline from a start event to a "

@@ -7,15 +7,21 @@ changed due date is a new item. A due *date* means the end of that day in the si
 zone; a time without an offset is the site's local time. Records are chased by the site's
 escalation rules that name no stage, from the entry into the current stage (an item
 recorded late announces its miss, not its approach).
+
+An item is *assigned* (`case.action_assigned`) when a command records it with a what and
+owner its field did not hold before: a new due date or `done_at` is no new assignment.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from services.common.contracts.cases import CaseActionAssigned
+from services.common.contracts.envelope import Contract
 from services.common.rules import SiteRules
 from services.common.rules.schema_complaints import EscalationRule
 from services.common.rules.schema_workflow import FieldType
@@ -24,6 +30,7 @@ from services.workflow.domain.people import recipients
 
 SCOPE = "action:"
 DONE = "done_at"
+ASSIGNED_NAMESPACE = uuid.UUID("3c5e2f0a-7b1d-4e8a-9f62-1d0b7c4a5e93")
 
 
 @dataclass(frozen=True)
@@ -110,3 +117,63 @@ def fact_fields(item: ActionItem, case: Case, rules: SiteRules) -> dict[str, Any
     known = {d.id for d in rules.departments} | {r.id for r in rules.roles}
     acting = recipients(rules, case, [item.owner]) if item.owner in known else ()
     return {"action": item.what, "action_owner": item.owner, "acting_departments": acting}
+
+
+def assigned(
+    before: Case, after: Case, rules: SiteRules, *, actor: str, now: datetime
+) -> list[CaseActionAssigned]:
+    """The action items `after` holds that `before` did not (by field, what and owner), in
+    the order written; recorded done already or without a due time: none."""
+    facts = []
+    for spec in rules.workflow.fields:
+        if spec.type is not FieldType.actions:
+            continue
+        held = {_assignment(i) for i in before.fields.get(spec.id) or [] if isinstance(i, dict)}
+        for item in after.fields.get(spec.id) or []:
+            due = due_of(rules, item.get("due")) if isinstance(item, dict) else None
+            if due is None or item.get(DONE) or _assignment(item) in held:
+                continue
+            held.add(_assignment(item))
+            facts.append(_assigned(spec.id, item, due, before, after, rules, actor, now))
+    return facts
+
+
+def _assignment(item: dict[str, Any]) -> tuple[str, str]:
+    return str(item.get("what")), str(item.get("owner"))
+
+
+def _assigned(
+    field: str,
+    item: dict[str, Any],
+    due: datetime,
+    before: Case,
+    after: Case,
+    rules: SiteRules,
+    actor: str,
+    now: datetime,
+) -> CaseActionAssigned:
+    token = token_of(field, item)
+    named = fact_fields(ActionItem(field, item["what"], item["owner"], due, token), after, rules)
+    return CaseActionAssigned(
+        case_id=after.id,
+        complaint_number=after.complaint_number,
+        field=field,
+        action=item["what"],
+        action_owner=item["owner"],
+        due=due,
+        stage=before.stage,
+        owner_department=after.owner_department,
+        acting_departments=named["acting_departments"],
+        actor=actor,
+        assigned_at=now,
+        rules_version=rules.rules_version,
+    )
+
+
+def assigned_event_id(fact: Contract) -> uuid.UUID | None:
+    """The event id of an assignment, the same for every command that records the item (a
+    redelivered command cannot announce it twice); None: any other fact's id is random."""
+    if not isinstance(fact, CaseActionAssigned):
+        return None
+    key = f"{fact.case_id}|{fact.field}|{fact.action}|{fact.action_owner}"
+    return uuid.uuid5(ASSIGNED_NAMESPACE, key)

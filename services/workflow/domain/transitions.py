@@ -13,7 +13,15 @@ from typing import Any
 from services.common.contracts.cases import CaseStageChanged
 from services.common.rules import SiteRules, guard_holds
 from services.common.rules.schema_workflow import Transition
-from services.workflow.domain import clocks, closing, history, loops, signatures, stages
+from services.workflow.domain import (
+    action_items,
+    clocks,
+    closing,
+    history,
+    loops,
+    signatures,
+    stages,
+)
 from services.workflow.domain.case import Case, instant
 from services.workflow.domain.commands import ExecuteTransition, RecordFields, Refused
 from services.workflow.domain.decisions import Decision
@@ -104,6 +112,7 @@ def apply(
         decision.facts.append(closing.close(new, transition, rules, now))
     if transition.reopen:
         decision.facts.append(closing.reopen(new, origin, command.reason or "reopened", now))
+    decision.facts += action_items.assigned(case, new, rules, actor=command.actor, now=now)
     clocks.follow(case, decision, rules, now)
     return decision
 
@@ -154,5 +163,6 @@ def record_fields(case: Case, command: RecordFields, rules: SiteRules, now: date
         rules_version=rules.rules_version,
     )
     decision = Decision(new)
+    decision.facts += action_items.assigned(case, new, rules, actor=command.actor, now=now)
     clocks.follow(case, decision, rules, now)
     return decision

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.common.contracts.cases import CaseDeadlineMissed, CaseEscalated
+from services.common.contracts.cases import CaseActionAssigned, CaseDeadlineMissed, CaseEscalated
 from services.workflow.domain import action_items, deadlines
 from services.workflow.domain.commands import RecordFields, Refused
 from services.workflow.domain.transitions import record_fields
-from tests.unit.workflow.builders import Driver, rules_for, to_review
+from tests.unit.workflow.builders import ACTIONS, Driver, rules_for, to_review
 
 pytestmark = pytest.mark.unit
 MONDAY = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
@@ -103,3 +103,46 @@ def test_done_at_must_be_a_date() -> None:
             d.rules,
             MONDAY,
         )
+
+
+def _record(d: Driver, items: list[dict[str, str]]) -> list[CaseActionAssigned]:
+    roles = d.rules.stage(d.case.stage).actors
+    command = RecordFields(d.case.id, {"actions": items}, "cs", tuple(roles), None)
+    decision = record_fields(d.case, command, d.rules, d.clock.now())
+    d.case = decision.case
+    return [f for f in decision.facts if isinstance(f, CaseActionAssigned)]
+
+
+def test_each_action_item_recorded_new_is_announced_once_to_its_owner() -> None:
+    d = Driver(rules_for("sz"), MONDAY)
+    to_review(d)
+    d.do("reject_answer", rejection_reason="more actions")
+    d.do("cause_found", main_cause="mould wear")
+    assert d.case.fields["actions"] == ACTIONS  # an earlier round's item
+    two = [{**ITEMS[0], "what": "add a drop test"}, ITEMS[1]]
+    first = _record(d, [*ACTIONS, *two])
+    assert [(f.action, f.action_owner) for f in first] == [
+        ("add a drop test", "quality"),
+        ("new mould insert", "Wang (PE)"),
+    ]
+    assert first[0].acting_departments == ("quality",) and first[1].acting_departments == ()
+    assert first[0].due == datetime(2025, 3, 20, 16, 0, tzinfo=UTC)
+    assert first[0].stage == d.case.stage and first[0].complaint_number == d.case.complaint_number
+    assert _record(d, [*ACTIONS, *two]) == []  # the same list again
+    moved = [*ACTIONS, {**two[0], "due": "2025-03-27", "done_at": "2025-03-09"}, two[1]]
+    assert _record(d, moved) == []  # an item edited (due, done) is not new
+    third = {"what": "train operators", "owner": "production", "due": "2025-03-25"}
+    before = d.case
+    (added,) = _record(d, [*moved, third])
+    assert (added.action, added.action_owner) == ("train operators", "production")
+    d.case = before  # the same command again, as a redelivery would run it
+    (again,) = _record(d, [*moved, third])
+    ids = {action_items.assigned_event_id(f) for f in (*first, added, again)}
+    assert len(ids) == 3 and None not in ids  # one id per item, the same on redelivery
+
+
+def test_a_transition_recording_action_items_announces_them() -> None:
+    d = _in_review(ITEMS)
+    assigned = [f for f in d.facts if isinstance(f, CaseActionAssigned)]
+    assert [f.action for f in assigned] == ["add crack test", "new mould insert"]
+    assert {f.actor for f in assigned} == {"tester"}
