@@ -18,6 +18,7 @@ TYPES = (
     "case.stage_changed",
     "case.deadline_approaching",
     "case.deadline_missed",
+    "case.action_assigned",
     "case.escalated",
     "case.reopened",
     "survey.campaign_opened",

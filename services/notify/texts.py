@@ -47,11 +47,13 @@ TEXTS = {
 REASONS = {
     "en": {
         "approaching": "approaching", "missed": "missed", "due": "due soon",
+        "assigned": "assigned",
         "deadline_approaching": "due time approaching", "deadline_missed": "due time missed",
         "review_loop_exceeded": "sent back too often", "recurrence": "the complaint recurred",
     },
     "zh": {
         "approaching": "即将到期", "missed": "已逾期", "due": "即将到期",
+        "assigned": "已指派",
         "deadline_approaching": "期限将至", "deadline_missed": "已超过期限",
         "review_loop_exceeded": "退回次数超过上限", "recurrence": "投诉再次发生",
     },

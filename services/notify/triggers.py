@@ -15,6 +15,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from services.common.contracts.cases import (
+    CaseActionAssigned,
     CaseDeadlineApproaching,
     CaseDeadlineMissed,
     CaseEscalated,
@@ -82,6 +83,8 @@ def default_causes(fact: BaseModel, rules: SiteRules) -> list[Cause]:
         return [c for c in entered if c.kind == "approval_requested"]
     if isinstance(fact, CaseDeadlineApproaching | CaseDeadlineMissed):
         return [_deadline(fact, rules)]
+    if isinstance(fact, CaseActionAssigned):
+        return [_capa_action(fact, fact.action_owner, fact.action, "assigned", rules)]
     if isinstance(fact, CaseEscalated):
         names = (*fact.notify, *fact.departments)
         values = {"number": fact.complaint_number, "reason": fact.reason}
@@ -127,13 +130,25 @@ def _deadline(fact: CaseDeadlineApproaching | CaseDeadlineMissed, rules: SiteRul
         names = fact.acting_departments or (fact.owner_department,)
         values = {"number": number, "stage": fact.stage, "reason": reason}
         return Cause("case_deadline", names, number, case_id, values, fact.due)
-    # A CAPA action item: its owner as written (a department, a role or a person's id);
-    # an owner that is none of the site's names is looked up as a person.
-    owner = fact.action_owner or ""
+    return _capa_action(fact, fact.action_owner, fact.action, reason, rules)
+
+
+def _capa_action(
+    fact: CaseActionAssigned | CaseDeadlineApproaching | CaseDeadlineMissed,
+    owner: str | None,
+    action: str | None,
+    reason: str,
+    rules: SiteRules,
+) -> Cause:
+    """A CAPA action item assigned, due or missed: its owner as written (a department, a
+    role or a person's id); an owner that is none of the site's names is looked up as a
+    person."""
+    owner = owner or ""
     known = {d.id for d in rules.departments} | {r.id for r in rules.roles}
     names = (owner,) if owner in known else fact.acting_departments
     people = () if owner in known or not owner else (owner,)
     if not names and not people:
         names = (fact.owner_department,)
-    values = {"number": number, "action": fact.action or "-", "reason": reason}
+    values = {"number": fact.complaint_number, "action": action or "-", "reason": reason}
+    number, case_id = fact.complaint_number, fact.case_id
     return Cause("capa_action", names, number, case_id, values, fact.due, people)

@@ -16,12 +16,14 @@ from aiosmtpd.controller import Controller
 from pymongo import AsyncMongoClient
 
 from services.common.clock import ManualClock
-from services.common.contracts.registry import to_json
+from services.common.contracts.registry import new_event, to_json
 from services.common.messaging.topology import EVENTS_EXCHANGE
 from services.common.rulebook import Rulebook
+from services.common.rules import load_rules
 from services.common.settings import ServiceSettings
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
+from services.workflow.app import create_app as create_workflow
 from tests.support.fake_desk import fake_desk
 from tests.support.infra import Infra
 from tests.support.keys import write_key_file
@@ -44,6 +46,7 @@ from tests.unit.notify.test_notify_triggers import (
     stage_changed,
 )
 from tests.unit.notify.test_notify_triggers import envelope as fact_envelope
+from tests.unit.workflow.builders import registered
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,6 +180,87 @@ async def test_every_new_trigger_mails_the_right_people(
         ("mkt@wx.test", "Survey wx-2026-1: response rate 10% is below the target of 80%"),
         ("qc@wx.test", "Case SZ-000001 reopened: the complaint recurred"),
     ]
+
+
+async def test_a_capa_action_recorded_by_a_workflow_command_mails_its_owner(
+    infra: Infra, settings: ServiceSettings, desk: str, site: str, tmp_path: Path
+) -> None:
+    """The workflow and notify on the real broker and database: a command recording an
+    action item owned by a person (the quality engineer, who reads Chinese) mails them the
+    action; recording the same list again tells nobody, a second item tells them again."""
+    rules = rules_as(tmp_path, site, "abc-company.yaml", "sz")
+    keys = write_key_file(
+        tmp_path / "keys.yaml", {"cs": ([site], ["read", "act", "complaint_owner"])}
+    )
+    workflow = settings.model_copy(
+        update={"api_keys_file": tmp_path / "keys.yaml", "rules_dir": rules}
+    )
+    catcher = Catcher()
+    smtp = Controller(catcher, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    notify = NotifySettings(
+        **settings.model_dump(exclude={"rules_dir"}), rules_dir=rules,
+        notify_desk_url=desk, notify_desk_api_key=KEY,
+        notify_smtp_port=smtp.port, notify_send_seconds=0.1,
+    )  # fmt: skip
+    number = f"{site.upper()}-1"
+    fact = registered(load_rules(rules / "site.yaml"), START, number=number)
+    first = {"what": "更换模具镶件", "owner": "qe", "due": "2026-03-20"}
+    second = {"what": "增加裂纹检测", "owner": "qe", "due": "2026-03-27"}
+    try:
+        async with (
+            running(create_workflow(workflow)) as (http, wf),
+            running(create_app(notify)) as (_, ctx),
+        ):
+            await _to_workflow(infra, settings, new_event(fact, site=site, source="/t", time=START))
+            case_id = f"{site}:{number}"
+            await eventually(lambda: wf.db["cases"].find_one({"_id": case_id}), timeout=20)
+            url, cs = f"/cases/{case_id}/commands", {"X-API-Key": keys["cs"]}
+            for actions in ([first], [first], [first, second]):
+                done = await http.post(url, json={"fields": {"actions": actions}}, headers=cs)
+                assert done.status_code == 200, done.text
+
+            async def two_sent() -> bool:
+                queue = await ctx.db["notify_queue"].find_one({})
+                return len(catcher.mails) >= 2 and queue is None
+
+            await eventually(two_sent, timeout=20)
+    finally:
+        smtp.stop()
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
+        await client.drop_database(f"{settings.database}_notify")
+        await client.close()
+        await _delete_workflow_queues(infra, settings)
+    assert sorted((rcpt[0], str(mail["Subject"])) for rcpt, mail in catcher.mails) == [
+        ("qe@abc.test", f"案件 {number}：措施 已指派：增加裂纹检测"),
+        ("qe@abc.test", f"案件 {number}：措施 已指派：更换模具镶件"),
+    ]
+
+
+WORKFLOW_QUEUES = (
+    "workflow.complaints", "workflow.survey_actions", "workflow.survey_results",
+    "workflow.commands", "workflow.events", "workflow.privacy",
+)  # fmt: skip
+
+
+async def _to_workflow(infra: Infra, settings: ServiceSettings, envelope: Any) -> None:
+    """Straight to this test's workflow queue: no notify (nor another stack's workflow)
+    hears the registration, only the case facts that follow."""
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        message = aio_pika.Message(to_json(envelope), content_type="application/json")
+        key = f"{settings.queue_prefix}workflow.complaints"
+        await channel.default_exchange.publish(message, routing_key=key)
+
+
+async def _delete_workflow_queues(infra: Infra, settings: ServiceSettings) -> None:
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for name in WORKFLOW_QUEUES:
+            for suffix in ("", ".dead"):
+                await channel.queue_delete(f"{settings.queue_prefix}{name}{suffix}")
 
 
 async def _returned(db: Any) -> bool:

@@ -1,5 +1,5 @@
 """The triggers beyond registration, escalation and deadlines: an approval requested, a CAPA
-action item due or missed, a survey action assigned, a campaign's response rate below
+action item assigned, due or missed, a survey action assigned, a campaign's response rate below
 target before its window ends, and a case reopened by recurrence (its team too)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from services.common.clock import ManualClock
 from services.common.contracts.cases import (
+    CaseActionAssigned,
     CaseDeadlineMissed,
     CaseOpened,
     CaseReopened,
@@ -125,6 +126,33 @@ def test_a_capa_item_missed_tells_its_owner_a_person_or_a_department() -> None:
     by_department = notifier_at()
     asyncio.run(by_department.record(envelope("case.deadline_missed", missed_item("production"))))
     assert told(by_department) == {"line": "capa_action"}
+
+
+def assigned_item(owner: str) -> CaseActionAssigned:
+    return CaseActionAssigned(
+        case_id="sz-case-1", complaint_number="SZ-000001", field="actions",
+        action="更换模具镶件", action_owner=owner, due=START + timedelta(days=10),
+        stage="analysis", owner_department="quality", actor="cs", assigned_at=START,
+        rules_version="t",
+    )  # fmt: skip
+
+
+def test_a_capa_item_assigned_tells_its_owner_in_their_language() -> None:
+    notifier = notifier_at()
+    asyncio.run(notifier.record(envelope("case.action_assigned", assigned_item("qe"))))
+    assert told(notifier) == {"qe": "capa_action"}  # a person's id: that person only
+    store = notifier.store
+    assert isinstance(store, InMemoryNotificationStore)
+    (mail,) = store.items.values()
+    assert mail.subject == "案件 SZ-000001：措施 已指派：更换模具镶件"
+    assert "http://desk.test/cases/sz-case-1" in mail.text
+    by_department = notifier_at()
+    fact = assigned_item("production").model_copy(update={"action": "Replace the die"})
+    asyncio.run(by_department.record(envelope("case.action_assigned", fact)))
+    assert told(by_department) == {"line": "capa_action"}
+    assert isinstance(by_department.store, InMemoryNotificationStore)
+    (mail,) = by_department.store.items.values()
+    assert mail.subject == "Case SZ-000001: action assigned: Replace the die"
 
 
 def test_a_survey_action_case_tells_its_owner() -> None:
