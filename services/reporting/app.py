@@ -43,7 +43,7 @@ async def wire(ctx: ServiceContext) -> Wiring:
     settings = ReportingSettings()
     rulebook = Rulebook.load(ctx.settings.rules_dir)
     read_models = store.MongoReadModels(ctx.db, ctx.locks, id_filters_only=ctx.id_filters_only)
-    search = SearchIndex(ctx.db)
+    search = SearchIndex(ctx.db, ctx.locks)
     ctx.state["search"] = search
     projector = Projector(
         store=read_models,

@@ -7,6 +7,10 @@ has postings in (`_id` = site).
 Indexing is idempotent and safe to repeat after a crash at any point: postings are added
 with $addToSet before the complaint's document records them, and removed with $pull
 after; the projector indexes an entity again whenever it settles it (projector.py).
+
+Complaints projected at the same time share postings (`any`, a stage, a word): every
+update of a posting holds its lock (storage/locks.py: FerretDB can lose one of two
+concurrent updates of a document; measured in tests/integration/test_search.py).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.common.storage.locks import DocumentLocks
 from services.reporting.domain import search
 
 DOCS, TERMS, MONTHS = "search_docs", "search_terms", "search_months"
@@ -28,8 +33,13 @@ def _posting_id(site: str, month: str, term: str) -> str:
 
 
 class SearchIndex:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
+    def __init__(self, db: AsyncDatabase[Any], locks: DocumentLocks | None = None) -> None:
         self._docs, self._terms, self._months = db[DOCS], db[TERMS], db[MONTHS]
+        self._locks = locks or DocumentLocks()
+
+    async def _update(self, collection: Any, document_id: str, change: dict[str, Any]) -> None:
+        async with self._locks.hold(collection.name, document_id):
+            await collection.update_one({"_id": document_id}, change, upsert=True)
 
     async def index(
         self, entity_id: str, site: str, month: str | None, state: dict[str, Any]
@@ -40,13 +50,10 @@ class SearchIndex:
         kept = before.get("month") == month and before.get("entry") == entry
         old_terms = set(before.get("terms", ())) if kept else set()
         added = terms - old_terms
-        await self._months.update_one({"_id": site}, {"$addToSet": {"months": month}}, upsert=True)
+        await self._update(self._months, site, {"$addToSet": {"months": month}})
+        add = {"$addToSet": {"entries": entry}}
         await asyncio.gather(*(
-            self._terms.update_one(
-                {"_id": _posting_id(site, month, t)}, {"$addToSet": {"entries": entry}},
-                upsert=True,
-            )
-            for t in sorted(added)
+            self._update(self._terms, _posting_id(site, month, t), add) for t in sorted(added)
         ))  # fmt: skip
         document = {"terms": sorted(terms), "entry": entry, "month": month, "site": site,
                     "summary": search.summary(state)}  # fmt: skip
@@ -54,8 +61,8 @@ class SearchIndex:
         if before:
             gone = set(before.get("terms", ())) - (terms if kept else set())
             await asyncio.gather(*(
-                self._terms.update_one(
-                    {"_id": _posting_id(site, before["month"], t)},
+                self._update(
+                    self._terms, _posting_id(site, before["month"], t),
                     {"$pull": {"entries": before["entry"]}},
                 )
                 for t in sorted(gone)

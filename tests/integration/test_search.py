@@ -5,6 +5,7 @@ same events again changes nothing; a rebuild of the read models writes the same 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -88,3 +89,22 @@ async def test_complaints_are_found_by_words_and_filters_and_follow_their_case(
     after = {d["_id"]: d["terms"] async for d in db["search_docs"].find({"site": site})}
     assert after == before
     assert await _find(index, site, "外壳开裂") == [f"{p}-0001"]
+
+
+async def test_complaints_indexed_at_the_same_time_are_all_found(
+    mongo: AsyncMongoClient[dict[str, Any]], database_name: str, site: str
+) -> None:
+    """Forty complaints indexed concurrently share their postings (`any`, the stage, the
+    words): every one is found (FerretDB alone can lose one of two concurrent updates of
+    a document; each posting's update holds its lock)."""
+    index = SearchIndex(mongo[f"{database_name}_reporting"])
+    t = h.at("2026-03-02T09:00:00+08:00")
+    states = [
+        {"site": site, "number": f"{site}-{n:04d}", "received_at": t, "stage": "investigate",
+         "stage_at": t, "missed": {}, "description": "外壳开裂"}
+        for n in range(40)
+    ]  # fmt: skip
+    await asyncio.gather(
+        *(index.index(f"{site}|{s['number']}", site, "2026-03", s) for s in states)
+    )
+    assert len(await _find(index, site, "外壳开裂", stage="investigate")) == 40
