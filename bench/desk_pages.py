@@ -313,12 +313,18 @@ async def measure(r: Results, base: str, raw: RawReads, wait: bool) -> None:
             bearer["Authorization"] = f"Bearer {issued.json()['access_token']}"
 
         async def page(path: str, params: dict[str, str] | None = None) -> None:
-            answer = await desk.get(path, params=params)
+            try:
+                answer = await desk.get(path, params=params)
+            except httpx.TransportError:  # a kept-alive connection the desk closed meanwhile
+                answer = await desk.get(path, params=params)
             if answer.status_code != 200 or "does not answer now" in answer.text:
                 r.failures[path.split("/")[1]] = r.failures.get(path.split("/")[1], 0) + 1
 
         async def call(url: str, params: dict[str, str] | None = None) -> None:
-            answer = await api.get(url, params=params, headers=bearer)
+            try:
+                answer = await api.get(url, params=params, headers=bearer)
+            except httpx.TransportError:  # as above
+                answer = await api.get(url, params=params, headers=bearer)
             if answer.status_code != 200:
                 raise RuntimeError(f"{url}: {answer.status_code} {answer.text[:300]}")
 
