@@ -5,6 +5,7 @@ token. Every call to a service goes with the signed-in person's own access token
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Iterable
 from typing import Annotated, Any
 
@@ -53,7 +54,25 @@ SYSTEM_REASONS = {
     "calendar": N_("The holiday calendar changed"),
 }
 SYSTEM_ACTOR = "system:"  # the workflow's own steps (opening, deadlines, recurrence)
+COUNT_SECONDS = 30.0  # how long the navigation's count of my work is shown unread
 SessionCookie = Annotated[str | None, Cookie(alias="qloop_session")]
+
+
+class WorkCounts:
+    """The navigation's count of "my work" per person, kept for COUNT_SECONDS: it costs the
+    whole worklist (every case the person may act on), so it is not read on every page;
+    /work itself counts what it shows and renews it."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[float, int | None]] = {}
+
+    def get(self, person_id: str) -> int | None:
+        kept = self._counts.get(person_id)
+        return kept[1] if kept and time.monotonic() - kept[0] < COUNT_SECONDS else None
+
+    def put(self, person_id: str, count: int | None) -> None:
+        if count is not None:
+            self._counts[person_id] = (time.monotonic(), count)
 
 
 class Page:
@@ -136,15 +155,24 @@ class Page:
         rules = self.rules.get(site)
         return rules.site.timezone if rules else "UTC"
 
+    async def _work_count(self) -> int | None:
+        counts: WorkCounts = self.request.app.state.ctx.state.setdefault("counts", WorkCounts())
+        count = counts.get(self.person.id)
+        if count is None:
+            work = await self.backends.worklist(self.token)
+            count = int(work.body.get("count", 0)) if work.ok else None
+            counts.put(self.person.id, count)
+        return count
+
     async def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-        work = await self.backends.worklist(self.token)
+        if "work_count" not in values:
+            values["work_count"] = await self._work_count()
         env = i18n.pages(self.speaker.language)
         body = env.get_template(template).render(
             sp=self.speaker,
             person=self.person,
             csrf=self.session.csrf,
             languages=list(dict.fromkeys(self.languages)),
-            work_count=work.body.get("count", 0) if work.ok else None,
             rules=self.rules,
             here=str(self.request.url.path),
             page=self,
@@ -175,7 +203,11 @@ async def my_work(request: Request, desk: DeskDep, qloop_session: SessionCookie 
     items = work.body.get("items", []) if work.ok else []
     for item in items:
         item["seconds_left"] = _seconds_left(item)
-    return await page.render("work.html", items=items, failed=not work.ok, urgency=i18n.urgency)
+    count = len(items) if work.ok else None
+    page.request.app.state.ctx.state.setdefault("counts", WorkCounts()).put(page.person.id, count)
+    return await page.render(
+        "work.html", items=items, failed=not work.ok, urgency=i18n.urgency, work_count=count
+    )
 
 
 def _submission(registration: dict[str, Any]) -> dict[str, Any]:
