@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jinja2 import FileSystemLoader, PrefixLoader, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from PIL import ImageFile
 
 from services.common.i18n import Speaker, translations
 from services.common.rules import SiteRules
@@ -72,6 +73,10 @@ def reply_pdf(html: str) -> bytes:
     """The letter as PDF (WeasyPrint). CPU-bound: call it off the event loop."""
     # Imported here: WeasyPrint loads pango when imported, and a machine without it still
     # runs the rest of the workflow (the HTML reply included).
+    # WeasyPrint's import turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process,
+    # after which a broken uploaded picture would pass as whole (domain/attachments.py):
+    # the flag is put back as it was. The letter embeds no picture that is not whole.
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher
@@ -81,6 +86,8 @@ def reply_pdf(html: str) -> bytes:
             "install pango and a CJK font (Debian: libpango-1.0-0 libpangoft2-1.0-0 "
             "fonts-wqy-microhei)"
         ) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
     fetcher = URLFetcher(allowed_protocols=("data",))
     pdf: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf()
     return pdf

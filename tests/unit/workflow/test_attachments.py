@@ -21,6 +21,7 @@ from services.workflow.domain.attachments import (
     thumbnail,
     verified,
 )
+from services.workflow.reply import reply_pdf
 
 LIMIT = 1024 * 1024
 
@@ -130,5 +131,13 @@ async def test_a_plain_form_has_fields_and_no_files() -> None:
 
 
 def test_a_picture_broken_past_its_header_gets_no_thumbnail() -> None:
+    whole = png()
+    assert thumbnail(whole[: len(whole) // 2]) is None
+
+
+def test_a_broken_picture_is_still_refused_after_a_reply_was_made_as_pdf() -> None:
+    """WeasyPrint's import turns on Pillow's LOAD_TRUNCATED_IMAGES for the process; the
+    workflow puts it back, so a broken picture never passes after a PDF was made."""
+    reply_pdf("<html><body><p>回复</p></body></html>")
     whole = png()
     assert thumbnail(whole[: len(whole) // 2]) is None
