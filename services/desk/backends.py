@@ -53,13 +53,19 @@ class Backends:
             await client.aclose()
 
     async def _call(
-        self, service: str, method: str, path: str, token: str, body: Any = None
+        self,
+        service: str,
+        method: str,
+        path: str,
+        token: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
     ) -> Answer:
         client = self._clients.get(service)
         if client is None:
             raise BackendMissing(f"QLOOP_DESK_{service.upper()}_URL is not set")
         headers = {"Authorization": f"Bearer {token}"}
-        reply = await client.request(method, path, json=body, headers=headers)
+        reply = await client.request(method, path, json=body, params=params, headers=headers)
         try:
             content = reply.json()
         except ValueError:
@@ -85,30 +91,13 @@ class Backends:
         return await self._call("notify", "GET", f"/people/{person_id}/notifications", token)
 
     async def search(self, token: str, site: str, params: dict[str, str]) -> Answer:
-        client = self._clients.get("reporting")
-        if client is None:
-            raise BackendMissing("QLOOP_DESK_REPORTING_URL is not set")
-        reply = await client.get(
-            f"/search/{site}", params=params, headers={"Authorization": f"Bearer {token}"}
-        )
-        return Answer(reply.status_code, reply.json() if reply.content else {})
+        return await self._call("reporting", "GET", f"/search/{site}", token, params=params)
 
-    async def workflow_file(
-        self, token: str, path: str, params: dict[str, str]
-    ) -> tuple[int, bytes, dict[str, str]]:
-        """A document the workflow renders for people (the reply letter, HTML or PDF)."""
-        return await self._file("workflow", token, path, params)
-
-    async def people_format(
-        self, token: str, path: str, params: dict[str, str]
-    ) -> tuple[int, bytes, dict[str, str]]:
-        """A report or the dashboard as reporting renders it for people (HTML, CSV, XLSX):
-        status, body and the headers that describe it."""
-        return await self._file("reporting", token, path, params)
-
-    async def _file(
+    async def document(
         self, service: str, token: str, path: str, params: dict[str, str]
     ) -> tuple[int, bytes, dict[str, str]]:
+        """A document a service renders for people (a report, the dashboard, the reply
+        letter: HTML, PDF, CSV, XLSX): status, body and the headers that describe it."""
         client = self._clients.get(service)
         if client is None:
             raise BackendMissing(f"QLOOP_DESK_{service.upper()}_URL is not set")

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from services.common.http import guarded_router
 from services.desk.api import DeskDep
 from services.desk.backends import BackendMissing
+from services.desk.i18n import N_
 from services.desk.pages import Page, SessionCookie, page_of, to_sign_in
 
 router = guarded_router(tags=["pages"])
@@ -49,11 +50,30 @@ async def reports_home(
     return await page.render("reports.html", periods=periods)
 
 
-async def _shown(page: Page, path: str, params: dict[str, str], title: str) -> Response:
+async def _fetched(
+    page: Page, service: str, path: str, params: dict[str, str]
+) -> tuple[int, bytes, dict[str, str]]:
+    """A document a service renders for people, with the person's token (503: the desk
+    was not told where the service is)."""
     try:
-        status, body, _ = await page.backends.people_format(page.token, path, params)
+        return await page.backends.document(service, page.token, path, params)
     except BackendMissing:
-        status, body = 503, b""
+        return 503, b"", {}
+
+
+async def _handed_over(
+    page: Page, service: str, path: str, params: dict[str, str], problem: str
+) -> Response:
+    """The document as the service made it (a PDF, a spreadsheet), or `problem` in words."""
+    status, body, headers = await _fetched(page, service, path, params)
+    if status >= 400:
+        said = page.speaker.gettext(problem)
+        return await page.render("report_frame.html", status=status, problem=said, title="")
+    return Response(body, status_code=status, headers=headers)
+
+
+async def _shown(page: Page, path: str, params: dict[str, str], title: str) -> Response:
+    status, body, _ = await _fetched(page, "reporting", path, params)
     if status >= 400:
         problem = page.speaker.gettext("The reports do not answer now: try again in a moment.")
         if status in (403, 404):
@@ -88,13 +108,8 @@ async def reply(
     if page is None:
         return to_sign_in()
     params = {"format": format, "lang": page.speaker.language}
-    status, body, headers = await page.backends.workflow_file(
-        page.token, f"/cases/{case_id}/reply", params
-    )
-    if status >= 400:
-        problem = page.speaker.gettext("The reply cannot be made now: try again in a moment.")
-        return await page.render("report_frame.html", status=status, problem=problem, title="")
-    return Response(body, status_code=status, headers=headers)
+    problem = N_("The reply cannot be made now: try again in a moment.")
+    return await _handed_over(page, "workflow", f"/cases/{case_id}/reply", params, problem)
 
 
 @router.get(
@@ -139,11 +154,5 @@ async def report(
     params = {"format": format, "lang": page.speaker.language}
     if format == "html":
         return await _shown(page, path, params, page.speaker.gettext("Reports"))
-    try:
-        status, body, headers = await page.backends.people_format(page.token, path, params)
-    except BackendMissing:
-        status, body, headers = 503, b"", {}
-    if status >= 400:
-        problem = page.speaker.gettext("The reports do not answer now: try again in a moment.")
-        return await page.render("report_frame.html", status=status, problem=problem, title="")
-    return Response(body, status_code=status, headers=headers)
+    problem = N_("The reports do not answer now: try again in a moment.")
+    return await _handed_over(page, "reporting", path, params, problem)

@@ -67,12 +67,26 @@ def answer(report: dict[str, Any], form: Format, name: str, words: Words | None 
     )
 
 
-def _words(request: Request, reports: Reports, site: str, lang: str | None) -> Words:
-    return words_for(reports.rulebook, site, lang, request.headers.get("accept-language"))
+FILE_KINDS = {"management_review": "review"}  # a report's kind -> its file name's word
 
 
-def _file_name(kind: str, site: str, period: str | int) -> str:
-    return f"{kind}-{'all-sites' if site == HQ else site}-{period}"
+def _answered(
+    request: Request,
+    reports: Reports,
+    report: dict[str, Any],
+    form: Format,
+    lang: str | None,
+    period: str | int,
+) -> Any:
+    """`report` as asked, named `<kind>-<site>-<period>`; the reader's words only for the
+    formats people read (JSON keeps its keys and codes)."""
+    site, kind = report["site"], report["report"]
+    words = None
+    if form != "json":
+        accept = request.headers.get("accept-language")
+        words = words_for(reports.rulebook, site, lang, accept)
+    name = f"{FILE_KINDS.get(kind, kind)}-{'all-sites' if site == HQ else site}-{period}"
+    return answer(report, form, name, words)
 
 
 @router.get("/reports/{site}/kpis/{month}", summary="KPIs of a month, per dimension value")
@@ -102,8 +116,7 @@ async def monthly(
     lang: LangQuery = None,
 ) -> Any:
     report = await reports.monthly(scope_of(key, site), month)
-    words = _words(request, reports, site, lang)
-    return answer(report, format, _file_name("monthly", site, month), words)
+    return _answered(request, reports, report, format, lang, month)
 
 
 @router.get(
@@ -119,8 +132,7 @@ async def yearly(
     lang: LangQuery = None,
 ) -> Any:
     report = await reports.yearly(scope_of(key, site), year)
-    words = _words(request, reports, site, lang)
-    return answer(report, format, _file_name("yearly", site, year), words)
+    return _answered(request, reports, report, format, lang, year)
 
 
 @router.get("/reports/{site}/review/{year}", summary="Management-review pack", response_model=None)
@@ -134,5 +146,4 @@ async def review(
     lang: LangQuery = None,
 ) -> Any:
     report = await reports.review(scope_of(key, site), year)
-    words = _words(request, reports, site, lang)
-    return answer(report, format, _file_name("review", site, year), words)
+    return _answered(request, reports, report, format, lang, year)

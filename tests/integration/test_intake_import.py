@@ -5,6 +5,7 @@ running intake service, their times treated as history."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,10 +93,7 @@ async def test_rows_imported_beside_the_running_service_are_published_at_once(
     # minute: the import's marks must bring its rows out by `_id`, within seconds.
     intake_settings = settings.model_copy(update={"rules_dir": ROOT / "rules"})
     source = f"legacy-{test_id}"  # tells this test's events from other tests' at site sz
-    history = tmp_path / "history.csv"
-    history.write_text(
-        (ROOT / "docs/examples/complaints.csv").read_text(encoding="utf-8"), encoding="utf-8"
-    )
+    history = _example_history(tmp_path)
     connection = await aio_pika.connect(infra.amqp_url)
     async with connection, running(create_app(intake_settings)) as (_, ctx):
         channel = await connection.channel()
@@ -105,13 +103,7 @@ async def test_rows_imported_beside_the_running_service_are_published_at_once(
         report = await run_import(intake_settings, history, site="sz", source=source)
         assert (report.registered, report.refused) == (3, 0)
         found: list[Any] = []
-
-        async def published() -> bool:
-            while (message := await queue.get(no_ack=True, fail=False)) is not None:
-                event = parse_event(message.body)
-                if event.data.source == source:
-                    found.append(event.data)
-            return len(found) >= 3
+        published = _collector(queue, source, found)
 
         await eventually(published, timeout=30)
         await eventually(lambda: _true(ctx.relay.idle))
@@ -127,10 +119,7 @@ async def test_rows_imported_while_intake_is_stopped_are_published_when_it_start
     marks, and the service publishes them within seconds of its start, once each."""
     intake_settings = settings.model_copy(update={"rules_dir": ROOT / "rules"})
     source = f"offline-{test_id}"
-    history = tmp_path / "history.csv"
-    history.write_text(
-        (ROOT / "docs/examples/complaints.csv").read_text(encoding="utf-8"), encoding="utf-8"
-    )
+    history = _example_history(tmp_path)
     connection = await aio_pika.connect(infra.amqp_url)
     async with connection:
         channel = await connection.channel()
@@ -139,13 +128,7 @@ async def test_rows_imported_while_intake_is_stopped_are_published_when_it_start
         report = await run_import(intake_settings, history, site="sz", source=source)
         assert (report.registered, report.refused) == (3, 0)
         found: list[Any] = []
-
-        async def published() -> bool:
-            while (message := await queue.get(no_ack=True, fail=False)) is not None:
-                event = parse_event(message.body)
-                if event.data.source == source:
-                    found.append(event.data)
-            return len(found) >= 3
+        published = _collector(queue, source, found)
 
         assert not await published()  # nothing is published while no service runs
         async with running(create_app(intake_settings)) as (_, ctx):
@@ -155,6 +138,29 @@ async def test_rows_imported_while_intake_is_stopped_are_published_when_it_start
         await asyncio.sleep(0.5)
         await published()
     assert sorted(e.external_ref for e in found) == ["HIST-0001", "HIST-0002", "HIST-0003"]
+
+
+def _example_history(tmp_path: Path) -> Path:
+    """docs/examples/complaints.csv, three rows, as a file of the test's own."""
+    history = tmp_path / "history.csv"
+    history.write_text(
+        (ROOT / "docs/examples/complaints.csv").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    return history
+
+
+def _collector(queue: Any, source: str, found: list[Any]) -> Callable[[], Awaitable[bool]]:
+    """A probe that takes the registrations of `source` off `queue` into `found`: true once
+    the three example rows are there."""
+
+    async def published() -> bool:
+        while (message := await queue.get(no_ack=True, fail=False)) is not None:
+            event = parse_event(message.body)
+            if event.data.source == source:
+                found.append(event.data)
+        return len(found) >= 3
+
+    return published
 
 
 async def _true(value: bool) -> bool:
@@ -170,10 +176,7 @@ async def test_imported_history_opens_cases_with_the_past_recorded_not_announced
     # control) fires its missed deadline and escalation at once.
     rules_dir = site_rules(tmp_path, "abc-company", site)  # no other test's cases
     service_settings = settings.model_copy(update={"rules_dir": rules_dir})
-    history = tmp_path / "history.csv"
-    history.write_text(
-        (ROOT / "docs/examples/complaints.csv").read_text(encoding="utf-8"), encoding="utf-8"
-    )
+    history = _example_history(tmp_path)
     control_number = "SZ-CONTROL-1"
     control = registered(
         load_rules(rules_dir / "abc-company.yaml"),
